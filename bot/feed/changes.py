@@ -1,0 +1,283 @@
+"""Operations on incidents — open, update, resolve — shared by the CLI, the admin API and bots.
+
+Each change edits the YAML text with ruamel.yaml's round-trip mode, so the
+operator's comments and key order survive, and adds a timeline entry with its
+author. The caller validates the result and records it as a revision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from bot.feed.models import Identifier, Kind, Severity, Status
+from bot.render.words import status_label
+
+Texts = Annotated[
+    dict[str, str], Field(description='Text per locale, e.g. {"es": "…", "en": "…"}.')
+]
+
+
+class ChangeError(ValueError):
+    """A change that cannot apply to this feed (already resolved, duplicate id…)."""
+
+
+class UnknownIncident(ChangeError):
+    """The change names an incident the feed does not have."""
+
+
+class _Change(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OpenIncident(_Change):
+    action: Literal["open"] = "open"
+    id: Identifier
+    kind: Kind = Kind.INCIDENT
+    title: Texts
+    summary: Texts
+    status: Status = Status.INVESTIGATING
+    severity: Severity = Severity.MAJOR
+    services: list[str] = Field(min_length=1)
+    areas: list[str] = Field(min_length=1)
+    started_at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    eta: AwareDatetime | None = None
+    next_update_by: AwareDatetime | None = None
+    workaround: Texts | None = None
+    apology: Texts | None = None
+    staff_instructions: Texts | None = None
+    maintenance_starts_at: AwareDatetime | None = None
+    maintenance_ends_at: AwareDatetime | None = None
+
+
+class UpdateIncident(_Change):
+    action: Literal["update"] = "update"
+    id: Identifier
+    status: Status | None = None
+    severity: Severity | None = None
+    message: Texts | None = Field(default=None, description="Timeline entry telling what changed.")
+    eta: AwareDatetime | None = None
+    clear_eta: bool = Field(default=False, description="Withdraw the ETA: no estimate any more.")
+    next_update_by: AwareDatetime | None = None
+    workaround: Texts | None = None
+    title: Texts | None = None
+    summary: Texts | None = None
+    apology: Texts | None = None
+    staff_instructions: Texts | None = None
+    areas: list[str] | None = None
+    services: list[str] | None = None
+
+
+class ResolveIncident(_Change):
+    action: Literal["resolve"] = "resolve"
+    id: Identifier
+    message: Texts | None = Field(default=None, description="What was fixed (the resolution).")
+    resolved_at: AwareDatetime | None = Field(default=None, description="Default: now.")
+
+
+Change = OpenIncident | UpdateIncident | ResolveIncident
+
+
+def _yaml() -> YAML:
+    yaml = YAML()  # round-trip: comments, order and quoting survive
+    yaml.preserve_quotes = True
+    yaml.width = 100
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def _stamp(moment: dt.datetime, tz: dt.tzinfo) -> str:
+    return moment.astimezone(tz).isoformat(timespec="seconds")
+
+
+def _texts(values: dict[str, str]) -> CommentedMap:
+    out = CommentedMap()
+    for locale, text in values.items():
+        out[locale] = text
+    if all(len(t) < 40 for t in values.values()):  # short texts read best on one line
+        out.fa.set_flow_style()
+    return out
+
+
+def _flow(values: list[str]) -> CommentedSeq:
+    seq = CommentedSeq(values)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def apply_change(text: str, change: Change, *, author: str, now: dt.datetime) -> str:
+    """The feed text with `change` applied. Raises ChangeError when it cannot apply."""
+    yaml = _yaml()
+    document = yaml.load(text)
+    if not isinstance(document, CommentedMap):
+        raise ChangeError("the feed is not a YAML mapping")
+    organization = document.get("organization") or {}
+    tz = _zone(organization.get("timezone"))
+    locales = [str(x) for x in organization.get("locales") or ["es"]]
+    incidents = document.get("incidents")
+    if incidents is None:
+        incidents = document["incidents"] = CommentedSeq()
+    if isinstance(change, OpenIncident):
+        _open(incidents, change, author=author, now=now, tz=tz, locales=locales)
+    else:
+        incident = next((i for i in incidents if i.get("id") == change.id), None)
+        if incident is None:
+            raise UnknownIncident(f"no incident with id {change.id!r}")
+        if incident.get("status") == Status.RESOLVED.value:
+            raise ChangeError(f"incident {change.id!r} is already resolved")
+        if isinstance(change, UpdateIncident):
+            _update(incident, change, author=author, now=now, tz=tz, locales=locales)
+        else:
+            _resolve(incident, change, author=author, now=now, tz=tz, locales=locales)
+    out = io.StringIO()
+    yaml.dump(document, out)
+    return out.getvalue()
+
+
+def _zone(name: Any) -> dt.tzinfo:
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(str(name))
+    except Exception:  # the validation of the result reports a bad zone; stamp in UTC meanwhile
+        return dt.UTC
+
+
+def _timeline_entry(
+    at: dt.datetime,
+    status: Status,
+    message: dict[str, str] | None,
+    *,
+    author: str,
+    tz: dt.tzinfo,
+    locales: list[str],
+) -> CommentedMap:
+    entry = CommentedMap()
+    entry["at"] = _stamp(at, tz)
+    entry["status"] = status.value
+    entry["message"] = _texts(
+        message or {locale: _default_message(status, locale) for locale in locales}
+    )
+    entry["author"] = author
+    return entry
+
+
+def _default_message(status: Status, locale: str) -> str:
+    label = status_label(status, locale)
+    return {"es": f"Nuevo estado: {label}."}.get(locale, f"New status: {label}.")
+
+
+def _open(
+    incidents: CommentedSeq,
+    change: OpenIncident,
+    *,
+    author: str,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+    locales: list[str],
+) -> None:
+    if any(i.get("id") == change.id for i in incidents):
+        raise ChangeError(f"an incident with id {change.id!r} already exists")
+    started = change.started_at or now
+    incident = CommentedMap()
+    incident["id"] = change.id
+    if change.kind is not Kind.INCIDENT:
+        incident["kind"] = change.kind.value
+    incident["title"] = _texts(change.title)
+    incident["summary"] = _texts(change.summary)
+    incident["status"] = change.status.value
+    incident["severity"] = change.severity.value
+    incident["services"] = _flow(change.services)
+    incident["areas"] = _flow(change.areas)
+    incident["started_at"] = _stamp(started, tz)
+    if change.eta is not None:
+        incident["eta"] = _stamp(change.eta, tz)
+    if change.next_update_by is not None:
+        incident["next_update_by"] = _stamp(change.next_update_by, tz)
+    for field in ("workaround", "apology", "staff_instructions"):
+        value = getattr(change, field)
+        if value is not None:
+            incident[field] = _texts(value)
+    if change.maintenance_starts_at is not None and change.maintenance_ends_at is not None:
+        window = CommentedMap()
+        window["starts_at"] = _stamp(change.maintenance_starts_at, tz)
+        window["ends_at"] = _stamp(change.maintenance_ends_at, tz)
+        incident["maintenance"] = window
+    incident["updates"] = CommentedSeq(
+        [_timeline_entry(now, change.status, change.summary, author=author, tz=tz, locales=locales)]
+    )
+    incidents.append(incident)
+
+
+def _update(
+    incident: CommentedMap,
+    change: UpdateIncident,
+    *,
+    author: str,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+    locales: list[str],
+) -> None:
+    fields = change.model_dump(exclude_unset=True, exclude={"action", "id", "message", "clear_eta"})
+    if not fields and not change.clear_eta and change.message is None:
+        raise ChangeError("nothing to change: give a status, ETA, message or another field")
+    for field in ("status", "severity"):
+        value = getattr(change, field)
+        if value is not None:
+            incident[field] = value.value
+    for field in ("eta", "next_update_by"):
+        value = getattr(change, field)
+        if value is not None:
+            incident[field] = _stamp(value, tz)
+    if change.clear_eta:
+        incident.pop("eta", None)
+    for field in ("workaround", "title", "summary", "apology", "staff_instructions"):
+        value = getattr(change, field)
+        if value is not None:
+            incident[field] = _texts(value)
+    for field in ("areas", "services"):
+        value = getattr(change, field)
+        if value is not None:
+            incident[field] = _flow(value)
+    status_changed = change.status is not None
+    if change.message is not None or status_changed:
+        status = Status(str(incident.get("status")))
+        _append_update(
+            incident,
+            _timeline_entry(now, status, change.message, author=author, tz=tz, locales=locales),
+        )
+
+
+def _resolve(
+    incident: CommentedMap,
+    change: ResolveIncident,
+    *,
+    author: str,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+    locales: list[str],
+) -> None:
+    resolved_at = change.resolved_at or now
+    incident["status"] = Status.RESOLVED.value
+    incident["resolved_at"] = _stamp(resolved_at, tz)
+    if change.message is not None:
+        incident["resolution"] = _texts(change.message)
+    _append_update(
+        incident,
+        _timeline_entry(
+            resolved_at, Status.RESOLVED, change.message, author=author, tz=tz, locales=locales
+        ),
+    )
+
+
+def _append_update(incident: CommentedMap, entry: CommentedMap) -> None:
+    updates = incident.get("updates")
+    if updates is None:
+        incident["updates"] = CommentedSeq([entry])
+    else:
+        updates.append(entry)

@@ -1,0 +1,305 @@
+"""Whole-document rules of a feed, checked on the raw YAML so every error keeps its line.
+
+These run even when the structural (pydantic) validation failed, so one
+`unavoz validate` run reports every problem, not the first layer of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from bot.feed.models import CHANNEL_NAMES, INCIDENT_STATUSES, MAINTENANCE_STATUSES
+from bot.feed.yamlsource import PathItem, Problem, YamlDocument
+
+# Locales whose built-in wording (templates, status words) ships with Unavoz.
+BUILTIN_LOCALES = frozenset({"es", "en"})
+
+Path = tuple[PathItem, ...]
+
+
+def check_document(doc: YamlDocument) -> list[Problem]:
+    data = doc.data
+    if not isinstance(data, dict):
+        return []  # the structural validation already says the document must be a mapping
+    problems: list[Problem] = []
+    ids = {
+        section: _check_unique_ids(doc, section, problems)
+        for section in ("services", "areas", "incidents", "staff_groups")
+    }
+    _check_areas(doc, ids["areas"], problems)
+    _check_incidents(doc, ids["services"], ids["areas"], problems)
+    _check_staff_groups(doc, ids["services"], ids["areas"], problems)
+    _check_locales(doc, problems)
+    return problems
+
+
+def _items(data: Any, section: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    values = data.get(section) if isinstance(data, dict) else None
+    if isinstance(values, list):
+        for index, item in enumerate(values):
+            if isinstance(item, dict):
+                yield index, item
+
+
+def _check_unique_ids(doc: YamlDocument, section: str, problems: list[Problem]) -> set[str]:
+    seen: dict[str, int] = {}
+    for index, item in _items(doc.data, section):
+        item_id = item.get("id")
+        if not isinstance(item_id, str):
+            continue
+        if item_id in seen:
+            first = doc.line_of((section, seen[item_id], "id"))
+            problems.append(
+                doc.problem(
+                    (section, index, "id"),
+                    f"duplicate id {item_id!r} in {section} (first defined on line {first})",
+                )
+            )
+        else:
+            seen[item_id] = index
+    return set(seen)
+
+
+def _check_refs(
+    doc: YamlDocument,
+    path: Path,
+    values: Any,
+    known: set[str],
+    what: str,
+    problems: list[Problem],
+) -> None:
+    if not isinstance(values, list):
+        return
+    for index, value in enumerate(values):
+        if isinstance(value, str) and value not in known:
+            problems.append(doc.problem((*path, index), f"unknown {what} {value!r}"))
+
+
+def _check_areas(doc: YamlDocument, area_ids: set[str], problems: list[Problem]) -> None:
+    parents: dict[str, str] = {}
+    for index, area in _items(doc.data, "areas"):
+        parent = area.get("parent")
+        if isinstance(parent, str):
+            if parent not in area_ids:
+                problems.append(doc.problem(("areas", index, "parent"), f"unknown area {parent!r}"))
+            elif isinstance(area.get("id"), str):
+                parents[area["id"]] = parent
+    for index, area in _items(doc.data, "areas"):
+        start = area.get("id")
+        seen: set[str] = set()
+        current = start
+        while isinstance(current, str) and current in parents:
+            if current in seen:
+                problems.append(
+                    doc.problem(("areas", index, "parent"), f"area {start!r} is its own ancestor")
+                )
+                break
+            seen.add(current)
+            current = parents[current]
+
+
+def _time(value: Any) -> dt.datetime | None:
+    """Parse a timestamp the way pydantic will; None when absent or malformed (reported there)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _check_incidents(
+    doc: YamlDocument, service_ids: set[str], area_ids: set[str], problems: list[Problem]
+) -> None:
+    for index, incident in _items(doc.data, "incidents"):
+        here: Path = ("incidents", index)
+        _check_refs(
+            doc, (*here, "services"), incident.get("services"), service_ids, "service", problems
+        )
+        _check_refs(doc, (*here, "areas"), incident.get("areas"), area_ids, "area", problems)
+        kind = incident.get("kind", "incident")
+        status = incident.get("status")
+        _check_status(doc, here, kind, status, incident, problems)
+        _check_times(doc, here, status, incident, problems)
+
+
+def _check_staff_groups(
+    doc: YamlDocument, service_ids: set[str], area_ids: set[str], problems: list[Problem]
+) -> None:
+    for index, group in _items(doc.data, "staff_groups"):
+        here: Path = ("staff_groups", index)
+        _check_refs(
+            doc, (*here, "services"), group.get("services"), service_ids, "service", problems
+        )
+        _check_refs(doc, (*here, "areas"), group.get("areas"), area_ids, "area", problems)
+
+
+def _check_status(
+    doc: YamlDocument,
+    here: Path,
+    kind: Any,
+    status: Any,
+    incident: dict[str, Any],
+    problems: list[Problem],
+) -> None:
+    allowed = {"incident": INCIDENT_STATUSES, "maintenance": MAINTENANCE_STATUSES}.get(kind)
+    if allowed is not None and isinstance(status, str) and status not in {s.value for s in allowed}:
+        words = ", ".join(sorted(s.value for s in allowed))
+        problems.append(
+            doc.problem((*here, "status"), f"status {status!r} is not one of a {kind}'s: {words}")
+        )
+    if kind == "maintenance" and incident.get("maintenance") is None:
+        problems.append(
+            doc.problem(here, "a maintenance needs a 'maintenance' window (starts_at, ends_at)")
+        )
+    if status == "resolved":
+        if incident.get("resolved_at") is None:
+            problems.append(doc.problem((*here, "status"), "a resolved incident needs resolved_at"))
+    elif isinstance(status, str):
+        if incident.get("resolved_at") is not None:
+            problems.append(
+                doc.problem(
+                    (*here, "resolved_at"), f"resolved_at is set but the status is {status!r}"
+                )
+            )
+        if kind == "incident" and incident.get("next_update_by") is None:
+            problems.append(
+                doc.problem(
+                    here,
+                    "an open incident needs next_update_by: customers are owed the time of the"
+                    " next update",
+                )
+            )
+
+
+def _check_times(
+    doc: YamlDocument, here: Path, status: Any, incident: dict[str, Any], problems: list[Problem]
+) -> None:
+    started = _time(incident.get("started_at"))
+    if started is not None:
+        for field, label in (
+            ("eta", "the ETA"),
+            ("next_update_by", "next_update_by"),
+            ("resolved_at", "resolved_at"),
+        ):
+            when = _time(incident.get(field))
+            if when is not None and when < started:
+                problems.append(
+                    doc.problem(
+                        (*here, field),
+                        f"{label} ({when.isoformat()}) is before started_at"
+                        f" ({started.isoformat()})",
+                    )
+                )
+    window = incident.get("maintenance")
+    if isinstance(window, dict):
+        starts, ends = _time(window.get("starts_at")), _time(window.get("ends_at"))
+        if starts is not None and ends is not None and ends <= starts:
+            problems.append(
+                doc.problem(
+                    (*here, "maintenance", "ends_at"), "the maintenance ends before it starts"
+                )
+            )
+    updates = incident.get("updates")
+    if isinstance(updates, list):
+        previous: dt.datetime | None = None
+        for number, update in enumerate(updates):
+            at = _time(update.get("at")) if isinstance(update, dict) else None
+            if at is not None and previous is not None and at < previous:
+                problems.append(
+                    doc.problem(
+                        (*here, "updates", number, "at"),
+                        "updates must be in time order, oldest first",
+                    )
+                )
+            previous = at or previous
+
+
+# Every text a customer or employee reads, by where it sits in the document. `*` is each item.
+_LOCALIZED: tuple[Path, ...] = (
+    ("organization", "name"),
+    ("organization", "apology"),
+    ("organization", "human_contact", "hours"),
+    ("services", "*", "name"),
+    ("services", "*", "contact", "hours"),
+    ("areas", "*", "name"),
+    ("incidents", "*", "title"),
+    ("incidents", "*", "summary"),
+    ("incidents", "*", "workaround"),
+    ("incidents", "*", "apology"),
+    ("incidents", "*", "staff_instructions"),
+    ("incidents", "*", "resolution"),
+    ("incidents", "*", "updates", "*", "message"),
+)
+
+
+def _expand(data: Any, pattern: Path, prefix: Path = ()) -> Iterator[tuple[Path, Any]]:
+    if not pattern:
+        yield prefix, data
+        return
+    head, rest = pattern[0], pattern[1:]
+    if head == "*":
+        if isinstance(data, list):
+            for index, item in enumerate(data):
+                yield from _expand(item, rest, (*prefix, index))
+    elif isinstance(data, dict) and head in data:
+        yield from _expand(data[head], rest, (*prefix, head))
+
+
+def _check_locales(doc: YamlDocument, problems: list[Problem]) -> None:
+    organization = doc.data.get("organization")
+    if not isinstance(organization, dict):
+        return
+    locales = organization.get("locales")
+    if not isinstance(locales, list) or not all(isinstance(x, str) for x in locales):
+        return
+    default = organization.get("default_locale")
+    if isinstance(default, str) and default not in locales:
+        problems.append(
+            doc.problem(
+                ("organization", "default_locale"),
+                f"default_locale {default!r} is not in organization.locales",
+            )
+        )
+    declared = set(locales)
+    for pattern in _LOCALIZED:
+        for path, text in _expand(doc.data, pattern):
+            if not isinstance(text, dict):
+                continue
+            for missing in sorted(declared - set(text)):
+                problems.append(doc.problem(path, f"{_dotted(path)} has no {missing!r} text"))
+            for extra in sorted(set(text) - declared):
+                problems.append(
+                    doc.problem(
+                        (*path, extra),
+                        f"locale {extra!r} is not declared in organization.locales",
+                        key=True,
+                    )
+                )
+    _check_builtin_wording(doc, declared, problems)
+
+
+def _check_builtin_wording(doc: YamlDocument, declared: set[str], problems: list[Problem]) -> None:
+    channels = doc.data.get("channels")
+    for locale in sorted(declared - BUILTIN_LOCALES):
+        for channel in CHANNEL_NAMES:
+            settings = channels.get(channel) if isinstance(channels, dict) else None
+            templates = settings.get("templates") if isinstance(settings, dict) else None
+            if not isinstance(templates, dict) or locale not in templates:
+                problems.append(
+                    doc.problem(
+                        ("organization", "locales"),
+                        f"Unavoz has no built-in {channel} wording in {locale!r}:"
+                        f" add channels.{channel}.templates.{locale}",
+                    )
+                )
+
+
+def _dotted(path: Path) -> str:
+    out = ""
+    for item in path:
+        out += f"[{item}]" if isinstance(item, int) else (f".{item}" if out else item)
+    return out

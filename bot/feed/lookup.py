@@ -1,0 +1,104 @@
+"""Answers "what affects postcode P / area A / service S now?" from prebuilt indexes.
+
+Built once per revision; a query is a dictionary lookup plus a filter of the
+few incidents found, so it stays well under a millisecond at 50,000 postcodes.
+An incident declared on an area affects that area and every area below it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+
+from bot.feed.models import Feed, Incident, Kind, Status
+
+
+def normalize_postcode(postcode: str) -> str:
+    return "".join(postcode.split()).upper()
+
+
+def is_current(incident: Incident, now: dt.datetime) -> bool:
+    """Open, and — for maintenance — already started (a scheduled window in the future is not)."""
+    if incident.status is Status.RESOLVED:
+        return False
+    if incident.kind is Kind.MAINTENANCE and incident.status is Status.SCHEDULED:
+        window = incident.maintenance
+        return window is not None and window.starts_at <= now < window.ends_at
+    return True
+
+
+class Lookup:
+    def __init__(self, feed: Feed) -> None:
+        self.feed = feed
+        parents = {area.id: area.parent for area in feed.areas}
+        children: dict[str, list[str]] = defaultdict(list)
+        for area_id, parent in parents.items():
+            if parent is not None:
+                children[parent].append(area_id)
+
+        open_incidents = [i for i in feed.incidents if i.status is not Status.RESOLVED]
+        by_area: dict[str, list[Incident]] = defaultdict(list)
+        by_service: dict[str, list[Incident]] = defaultdict(list)
+        for incident in open_incidents:
+            for area_id in self._with_descendants(incident.areas, children):
+                by_area[area_id].append(incident)
+            for service_id in incident.services:
+                by_service[service_id].append(incident)
+
+        # Keyed by incident id: a postcode listed in two areas must not count an incident twice.
+        by_postcode: dict[str, dict[str, Incident]] = defaultdict(dict)
+        self.areas_of_postcode: dict[str, list[str]] = defaultdict(list)
+        for area in feed.areas:
+            for postcode in area.postcodes:
+                key = normalize_postcode(postcode)
+                self.areas_of_postcode[key].append(area.id)
+                for incident in by_area.get(area.id, ()):
+                    by_postcode[key].setdefault(incident.id, incident)
+
+        self._by_area = {k: tuple(v) for k, v in by_area.items()}
+        self._by_service = {k: tuple(v) for k, v in by_service.items()}
+        self._by_postcode = {k: tuple(v.values()) for k, v in by_postcode.items()}
+        self._open = tuple(open_incidents)
+        self.area_ids = frozenset(parents)
+        self.service_ids = frozenset(s.id for s in feed.services)
+
+    @staticmethod
+    def _with_descendants(roots: Iterable[str], children: dict[str, list[str]]) -> list[str]:
+        out: list[str] = []
+        seen: set[str] = set()
+        stack = list(roots)
+        while stack:
+            area_id = stack.pop()
+            if area_id in seen:
+                continue
+            seen.add(area_id)
+            out.append(area_id)
+            stack.extend(children.get(area_id, ()))
+        return out
+
+    def knows_postcode(self, postcode: str) -> bool:
+        return normalize_postcode(postcode) in self.areas_of_postcode
+
+    def for_postcode(self, postcode: str, now: dt.datetime) -> list[Incident]:
+        found = self._by_postcode.get(normalize_postcode(postcode), ())
+        return [i for i in found if is_current(i, now)]
+
+    def for_area(self, area_id: str, now: dt.datetime) -> list[Incident]:
+        return [i for i in self._by_area.get(area_id, ()) if is_current(i, now)]
+
+    def for_service(self, service_id: str, now: dt.datetime) -> list[Incident]:
+        return [i for i in self._by_service.get(service_id, ()) if is_current(i, now)]
+
+    def current(self, now: dt.datetime) -> list[Incident]:
+        return [i for i in self._open if is_current(i, now)]
+
+    def upcoming_maintenance(self, now: dt.datetime) -> list[Incident]:
+        return [
+            i
+            for i in self._open
+            if i.kind is Kind.MAINTENANCE
+            and i.maintenance is not None
+            and i.status is Status.SCHEDULED
+            and i.maintenance.starts_at > now
+        ]

@@ -1,0 +1,261 @@
+"""Typed model of the status feed: organization, services, areas, incidents, staff, channels.
+
+Plain data, no I/O. Structural rules live here (types, enums, required fields);
+rules that need the whole document and its line numbers (unknown ids, a text
+missing in a declared locale, an ETA before the start…) live in `checks.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from bot.feed.yamlsource import core_scalar
+
+Identifier = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$"),
+    Field(description="Lower-case id: letters, digits, '-', '_' or '.', at most 64 characters."),
+]
+LocaleCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")]
+NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Postcode = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9 -]{2,12}$")
+]
+
+LocalizedText = Annotated[
+    dict[LocaleCode, NonEmptyText],
+    Field(description="The same text in each locale of the organization, keyed by locale code."),
+]
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    Field(
+        description="ISO 8601 date and time with its UTC offset, e.g. 2026-11-24T09:10:00+01:00."
+    ),
+]
+
+
+class _Model(BaseModel):
+    """Every feed model rejects unknown keys, so a typo is an error, not a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Kind(StrEnum):
+    INCIDENT = "incident"
+    MAINTENANCE = "maintenance"
+
+
+class Status(StrEnum):
+    """Where an incident stands. `scheduled` and `in_progress` are for maintenance."""
+
+    SCHEDULED = "scheduled"
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    IN_PROGRESS = "in_progress"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
+INCIDENT_STATUSES = frozenset(
+    {Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED}
+)
+MAINTENANCE_STATUSES = frozenset(
+    {Status.SCHEDULED, Status.IN_PROGRESS, Status.MONITORING, Status.RESOLVED}
+)
+
+
+class Severity(StrEnum):
+    MINOR = "minor"
+    MAJOR = "major"
+    CRITICAL = "critical"
+
+
+class HumanContact(_Model):
+    """How a customer reaches a person: said on the phone, shown on the web, sent in replies."""
+
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{3,20}$")]
+    hours: LocalizedText = Field(description="Opening hours as a person would say them.")
+    url: str | None = Field(default=None, description="Contact form or chat page.")
+    opening_hours: list[OpeningHours] = Field(
+        default_factory=list,
+        description="Machine-readable opening hours (for routing calls); empty means always open.",
+    )
+
+
+class OpeningHours(_Model):
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]]
+    opens: dt.time
+    closes: dt.time
+
+
+class Organization(_Model):
+    name: LocalizedText
+    timezone: str = Field(description="IANA time zone in which people read times.")
+    locales: list[LocaleCode] = Field(min_length=1)
+    default_locale: LocaleCode
+    status_page_url: str = Field(description="Public status page; linked from short channels.")
+    human_contact: HumanContact
+    apology: LocalizedText = Field(
+        description="Apology used when an incident does not carry its own."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Service(_Model):
+    id: Identifier
+    name: LocalizedText
+    contact: HumanContact | None = Field(
+        default=None, description="Who answers for this service, if not the organization."
+    )
+
+
+class Area(_Model):
+    id: Identifier
+    name: LocalizedText
+    postcodes: list[Postcode] = Field(default_factory=list)
+    parent: Identifier | None = None
+
+
+class Update(_Model):
+    """One entry of an incident's timeline, newest last."""
+
+    at: Timestamp
+    status: Status
+    message: LocalizedText
+    author: str | None = None
+
+
+class Maintenance(_Model):
+    starts_at: Timestamp
+    ends_at: Timestamp
+
+
+class Incident(_Model):
+    id: Identifier
+    kind: Kind = Kind.INCIDENT
+    title: LocalizedText
+    summary: LocalizedText = Field(description="What is wrong, in words a customer understands.")
+    status: Status
+    severity: Severity = Severity.MAJOR
+    services: list[Identifier] = Field(min_length=1)
+    areas: list[Identifier] = Field(min_length=1)
+    started_at: Timestamp
+    eta: Timestamp | None = Field(
+        default=None, description="Honest estimate of the fix; leave empty when there is none."
+    )
+    next_update_by: Timestamp | None = Field(
+        default=None, description="When the next update will be given, at the latest."
+    )
+    workaround: LocalizedText | None = Field(
+        default=None, description="What a customer can do meanwhile (provisional alternative)."
+    )
+    apology: LocalizedText | None = None
+    staff_instructions: LocalizedText | None = Field(
+        default=None, description="Internal: what field staff must do (never shown to customers)."
+    )
+    updates: list[Update] = Field(default_factory=list)
+    resolved_at: Timestamp | None = None
+    resolution: LocalizedText | None = Field(
+        default=None, description="What was fixed, told when the incident is resolved."
+    )
+    maintenance: Maintenance | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is not Status.RESOLVED
+
+
+class StaffGroup(_Model):
+    id: Identifier
+    name: NonEmptyText
+    locale: LocaleCode | None = None
+    areas: list[Identifier] = Field(default_factory=list, description="Empty means every area.")
+    services: list[Identifier] = Field(
+        default_factory=list, description="Empty means every service."
+    )
+    telegram_chat_ids: list[int] = Field(default_factory=list)
+
+
+ChannelName = Literal["ivr", "web", "x", "staff", "customer"]
+CHANNEL_NAMES: tuple[ChannelName, ...] = ("ivr", "web", "x", "staff", "customer")
+
+
+class ChannelSettings(_Model):
+    enabled: bool = True
+    templates: dict[LocaleCode, NonEmptyText] = Field(
+        default_factory=dict,
+        description="Jinja2 template per locale replacing the built-in one (sandboxed).",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Channel-specific settings (voices, CORS origins…)."
+    )
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _typed_options(cls, value: Any) -> Any:
+        return core_scalar(value)
+
+
+class Channels(_Model):
+    ivr: ChannelSettings = ChannelSettings()
+    web: ChannelSettings = ChannelSettings()
+    x: ChannelSettings = ChannelSettings()
+    staff: ChannelSettings = ChannelSettings()
+    customer: ChannelSettings = ChannelSettings()
+
+    def get(self, name: str) -> ChannelSettings:
+        if name not in CHANNEL_NAMES:
+            raise KeyError(name)
+        settings: ChannelSettings = getattr(self, name)
+        return settings
+
+
+class Feed(_Model):
+    """The whole status feed, as `status_feed.yaml` holds it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="Unavoz status feed",
+        json_schema_extra={"$id": "https://unavoz.example/schema/status_feed.schema.json"},
+    )
+
+    version: int = Field(default=1, ge=1, le=1, description="Format version of this file.")
+    organization: Organization
+    services: list[Service] = Field(min_length=1)
+    areas: list[Area] = Field(min_length=1)
+    incidents: list[Incident] = Field(default_factory=list)
+    staff_groups: list[StaffGroup] = Field(default_factory=list)
+    channels: Channels = Channels()
+
+    def incident(self, incident_id: str) -> Incident | None:
+        return next((i for i in self.incidents if i.id == incident_id), None)
+
+
+HumanContact.model_rebuild()

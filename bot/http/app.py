@@ -1,0 +1,65 @@
+"""The `unavoz run` HTTP server: health, metrics and the admin API (channels add their routes)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from bot import metrics
+from bot.http import admin
+from bot.http.keys import SERVICE, SETTINGS
+from bot.service import FeedService
+from bot.settings import Settings
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        route = request.match_info.route.resource
+        name = route.canonical if route is not None else "unmatched"
+        metrics.HTTP_REQUESTS.labels(name, request.method, str(status)).observe(
+            time.perf_counter() - started
+        )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    if not service.has_state:
+        return web.json_response({"status": "starting"}, status=503)
+    state = service.state
+    body = {
+        "status": "ok",
+        "revision": state.revision.number,
+        "feed_valid": not service.last_problems,
+    }
+    return web.json_response(body)
+
+
+async def metrics_endpoint(_: web.Request) -> web.Response:
+    response = web.Response(body=generate_latest())
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
+
+
+def create_app(service: FeedService, settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[measure])
+    app[SERVICE] = service
+    app[SETTINGS] = settings
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_endpoint)
+    admin.setup(app)
+    return app

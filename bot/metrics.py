@@ -1,0 +1,19 @@
+"""Prometheus metrics of the process (served at /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+REVISION = Gauge("unavoz_feed_revision", "Number of the feed revision currently told.")
+OPEN_INCIDENTS = Gauge(
+    "unavoz_open_incidents", "Incidents not yet resolved in the current revision."
+)
+FEED_REJECTED = Counter(
+    "unavoz_feed_rejected_total", "Changes to the feed rejected as invalid.", ["source"]
+)
+HTTP_REQUESTS = Histogram(
+    "unavoz_http_request_seconds",
+    "Time to answer HTTP requests.",
+    ["route", "method", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)

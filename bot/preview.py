@@ -1,0 +1,78 @@
+"""`unavoz preview`: each open incident as every channel tells it, side by side, facts checked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from collections.abc import Sequence
+from itertools import zip_longest
+
+from bot.feed.lookup import Lookup
+from bot.feed.models import Feed
+from bot.render.engine import phrase_facts
+from bot.render.facts import missing_facts
+from bot.statement import build_statement
+from channels import RENDERERS
+
+GAP = " │ "
+MIN_COLUMN = 26
+
+
+def preview_feed(
+    feed: Feed,
+    *,
+    now: dt.datetime,
+    channels: Sequence[str],
+    locale: str | None = None,
+    area: str | None = None,
+    width: int = 160,
+) -> str:
+    lookup = Lookup(feed)
+    incidents = lookup.for_area(area, now) if area else lookup.current(now)
+    incidents += [i for i in lookup.upcoming_maintenance(now) if not area or i in incidents]
+    if not incidents:
+        where = f" in area {area!r}" if area else ""
+        return f"No open incidents{where} at {now.isoformat(timespec='minutes')}."
+    locales = [locale] if locale else list(feed.organization.locales)
+    sections = []
+    for incident in incidents:
+        for loc in locales:
+            statement = build_statement(feed, incident, loc, revision=0)
+            phrases = phrase_facts(statement, now)
+            header = (
+                f"══ {incident.id} [{loc}] · {phrases.status} · ETA {phrases.eta or phrases.no_eta}"
+            )
+            blocks = {}
+            for name in channels:
+                renderer = RENDERERS[name]
+                overrides = feed.channels.get(name).templates
+                text = renderer.render(statement, now, overrides)
+                missing = missing_facts(
+                    statement, text, now, lambda t, r=renderer, lc=loc: r.clean(t, lc)
+                )
+                check = "✓ same facts" if not missing else "✗ missing " + ", ".join(missing)
+                title = f"{name} {renderer.length(text)}/{renderer.max_length} {check}"
+                blocks[title] = text
+            sections.append(header + "\n" + side_by_side(blocks, width))
+    return "\n\n".join(sections)
+
+
+def side_by_side(blocks: dict[str, str], width: int) -> str:
+    """Columns when the terminal is wide enough for them, one block under another otherwise."""
+    count = len(blocks)
+    column = (width - len(GAP) * (count - 1)) // max(count, 1)
+    if count == 1 or column < MIN_COLUMN:
+        return "\n\n".join(f"── {title}\n{text}" for title, text in blocks.items())
+    columns = [
+        [*textwrap.wrap(title, column), "─" * column, *_wrap(text, column)]
+        for title, text in blocks.items()
+    ]
+    rows = zip_longest(*columns, fillvalue="")
+    return "\n".join(GAP.join(cell.ljust(column) for cell in row).rstrip() for row in rows)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines: list[str] = []
+    for paragraph in text.splitlines():
+        lines.extend(textwrap.wrap(paragraph, width) or [""])
+    return lines

@@ -1,0 +1,189 @@
+"""The one place words are made: sandboxed Jinja2 templates over a statement, fitted to a limit.
+
+A channel renderer (see `channels/base.py`) names its template and limit; this
+module renders it with the facts already phrased — status word, ETA and
+next-update said as times in the organization's zone — so every channel
+phrases the same fact the same way. When a text is too long, it is rendered
+again more compactly (the template's `level`), then with people's free text
+(`fit`) cut to shorter budgets, never by cutting the facts off the end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import PackageLoader, StrictUndefined, Template
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from bot.feed.models import Kind, Status
+from bot.render.when import say_when
+from bot.render.words import AND, MORE, NO_ETA, WEBSITE, status_label, word
+from bot.statement import Statement
+
+ELLIPSIS = "…"
+# Free-text budgets tried in turn when a text is over its limit (None = untouched).
+BUDGETS: tuple[int | None, ...] = (None, 240, 160, 110, 80, 56, 40, 28)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+
+
+def shorten(text: str, limit: int | None) -> str:
+    """Cut at a word boundary and mark the cut; whitespace collapsed either way."""
+    text = _SPACES.sub(" ", text).strip()
+    if limit is None or len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 1)]
+    space = cut.rfind(" ")
+    if space > limit * 2 // 3:  # end on a whole word unless that loses a third of the room
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:") + ELLIPSIS
+
+
+def speakable(text: str, locale: str) -> str:
+    """Text a voice can say: no web addresses spelled out, one line."""
+    return _SPACES.sub(" ", _URL.sub(word(WEBSITE, locale), text)).strip()
+
+
+def join_names(names: tuple[str, ...], locale: str, most: int) -> str:
+    """ "Centro, Sol y Palacio"; beyond `most`, "Centro, Sol y 12 zonas más"."""
+    if not names:
+        return ""
+    # "and 1 more area" says less than the area's name and is no shorter.
+    shown = list(names[:most]) if len(names) > most + 1 else list(names)
+    rest = len(names) - len(shown)
+    if rest:
+        shown.append(word(MORE, locale).format(n=rest))
+    if len(shown) == 1:
+        return shown[0]
+    return f"{', '.join(shown[:-1])} {word(AND, locale)} {shown[-1]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Phrases:
+    """The facts of a statement, phrased once for every channel."""
+
+    status: str
+    eta: str | None
+    eta_passed: bool
+    no_eta: str
+    next_update: str | None
+    started: str
+    resolved: str | None
+    window_start: str | None
+    window_end: str | None
+
+
+def phrase_facts(statement: Statement, now: dt.datetime) -> Phrases:
+    def when(moment: dt.datetime | None) -> str | None:
+        if moment is None:
+            return None
+        return say_when(moment, now, statement.locale, statement.timezone)
+
+    eta = statement.eta
+    if eta is None and statement.kind is Kind.MAINTENANCE:
+        eta = statement.maintenance_ends_at  # a maintenance's end is its honest ETA
+    return Phrases(
+        status=status_label(statement.status, statement.locale),
+        eta=when(eta) if statement.status is not Status.RESOLVED else None,
+        eta_passed=eta is not None and eta < now and statement.status is not Status.RESOLVED,
+        no_eta=word(NO_ETA, statement.locale),
+        next_update=when(statement.next_update_by),
+        started=when(statement.started_at) or "",
+        resolved=when(statement.resolved_at),
+        window_start=when(statement.maintenance_starts_at),
+        window_end=when(statement.maintenance_ends_at),
+    )
+
+
+_environment = ImmutableSandboxedEnvironment(
+    loader=PackageLoader("bot.render", "templates"),
+    autoescape=False,  # plain text; each channel escapes for where it lands (HTML, XML, markup)
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=False,
+)
+
+
+@lru_cache(maxsize=256)
+def _from_source(source: str) -> Template:
+    return _environment.from_string(source)
+
+
+def template(channel: str, locale: str, overrides: Mapping[str, str] | None = None) -> Template:
+    """The feed's override for this channel and locale if any, else the built-in template."""
+    if overrides and locale in overrides:
+        return _from_source(overrides[locale])
+    return _environment.get_template(f"{channel}.{locale}.j2")
+
+
+def render_fitted(
+    tmpl: Template,
+    statement: Statement,
+    now: dt.datetime,
+    *,
+    max_length: int,
+    length: Callable[[str], int] = len,
+    levels: int = 3,
+    clean: Callable[[str], str] = lambda text: text,
+    single_line: bool = False,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """Render at increasing compactness until the text fits `max_length` (as `length` counts)."""
+    phrases = phrase_facts(statement, now)
+    text = ""
+    for budget in BUDGETS:
+        for level in range(levels):
+            text = _render_once(tmpl, statement, phrases, level, budget, clean, extra)
+            text = _layout(text, single_line)
+            if length(text) <= max_length:
+                return text
+    # Only a template override that ignores `fit` can get here: cut the end, marked as cut.
+    while length(text) > max_length:
+        text = shorten(text, len(text) - (length(text) - max_length) - 1)
+    return text
+
+
+def _render_once(
+    tmpl: Template,
+    statement: Statement,
+    phrases: Phrases,
+    level: int,
+    budget: int | None,
+    clean: Callable[[str], str],
+    extra: Mapping[str, Any] | None,
+) -> str:
+    locale = statement.locale
+
+    def fit(text: str | None, scale: float = 1.0) -> str:
+        if not text:
+            return ""
+        return shorten(clean(text), None if budget is None else max(20, int(budget * scale)))
+
+    most = (8, 3, 1)[min(level, 2)]
+    context: dict[str, Any] = {
+        "s": statement,
+        "f": phrases,
+        "level": level,
+        "fit": fit,
+        "areas": fit(join_names(statement.areas, locale, most)),
+        "services": fit(join_names(statement.services, locale, most)),
+        **(extra or {}),
+    }
+    return tmpl.render(context)
+
+
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def _layout(text: str, single_line: bool) -> str:
+    """Templates write one sentence per line; short channels read them as one paragraph."""
+    lines = [line.strip() for line in text.strip().splitlines()]
+    if single_line:
+        return " ".join(line for line in lines if line)
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines))

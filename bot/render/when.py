@@ -1,0 +1,37 @@
+"""Times as people say them, in the organization's zone: "hoy a las 14:30", "today at 2:30 PM"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_skeleton, format_time
+
+from bot.render.words import AT_ONE, AT_TIME, TODAY, TOMORROW, YESTERDAY, word
+
+
+def clock(moment: dt.datetime, locale: str, tz: ZoneInfo) -> str:
+    """The time of day alone, in the locale's short format ("14:30", "2:30 PM")."""
+    # CLDR puts a narrow no-break space before AM/PM: speech engines and X count it oddly.
+    return format_time(moment.astimezone(tz), "short", locale=locale).replace("\u202f", " ")
+
+
+def say_when(moment: dt.datetime, now: dt.datetime, locale: str, tz: ZoneInfo) -> str:
+    """A moment relative to `now`: today/tomorrow/yesterday, a weekday this week, else a date."""
+    local = moment.astimezone(tz)
+    days = (local.date() - now.astimezone(tz).date()).days
+    if days == 0:
+        day = word(TODAY, locale)
+    elif days == 1:
+        day = word(TOMORROW, locale)
+    elif days == -1:
+        day = word(YESTERDAY, locale)
+    elif 1 < days < 7:
+        day = format_date(local, "EEEE", locale=locale)
+    elif local.year == now.astimezone(tz).year:
+        day = format_skeleton("MMMMd", local, locale=locale)
+    else:
+        day = format_date(local, "long", locale=locale)
+    # Spanish says "a la 1:30" but "a las 13:30"; AT_ONE exists only where a language needs it.
+    joiner = word(AT_ONE if local.hour == 1 else AT_TIME, locale)
+    return f"{day} {joiner} {clock(local, locale, tz)}"

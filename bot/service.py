@@ -1,0 +1,165 @@
+"""The feed service: file edits and operators' changes become revisions; it holds the current one.
+
+Every source of change goes through here — the watched file, the CLI, the
+admin API, later the Telegram admins — so each becomes a numbered revision
+with its author, the YAML file stays the source of truth, and an invalid
+change never replaces the last good revision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from filelock import AsyncFileLock
+
+from bot import metrics
+from bot.feed.changes import Change, apply_change
+from bot.feed.loader import parse_feed
+from bot.feed.yamlsource import FeedError, Problem
+from bot.state import FeedState
+from bot.store import RevisionRecord, Store
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[FeedState], Awaitable[None]]
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: readers see the old or the new file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class FeedService:
+    def __init__(
+        self,
+        feed_path: str | Path,
+        store: Store,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.feed_path = Path(feed_path)
+        self.store = store
+        self.clock = clock
+        self._state: FeedState | None = None
+        self._listeners: list[Listener] = []
+        # One writer at a time across processes (CLI + server) for read-modify-write changes.
+        self._file_lock = AsyncFileLock(str(self.feed_path) + ".lock")
+        self._reload_lock = asyncio.Lock()
+        self.last_problems: list[Problem] = []
+
+    @property
+    def state(self) -> FeedState:
+        if self._state is None:
+            raise RuntimeError("no valid feed revision has been loaded yet")
+        return self._state
+
+    @property
+    def has_state(self) -> bool:
+        return self._state is not None
+
+    def subscribe(self, listener: Listener) -> None:
+        """Be told of every new current revision (web live updates, delivery fan-out…)."""
+        self._listeners.append(listener)
+
+    async def start(self) -> FeedState:
+        """Load the file; if it is invalid, keep telling the last good revision from the store."""
+        try:
+            return await self.reload_from_file()
+        except FeedError as error:
+            latest = await self.store.latest_revision()
+            if latest is None:
+                raise
+            log.error(
+                "the feed file is invalid; serving revision %d until it is fixed:\n%s",
+                latest.number,
+                error,
+            )
+            loaded = parse_feed(latest.document, f"{self.feed_path} (revision {latest.number})")
+            await self._adopt(FeedState.build(loaded, latest))
+            return self.state
+
+    async def reload_from_file(self, *, author: str = "file", source: str = "file") -> FeedState:
+        """Read the file; record it as a revision if it changed. Raises FeedError when invalid."""
+        async with self._reload_lock:
+            try:
+                text = await asyncio.to_thread(self.feed_path.read_text, encoding="utf-8")
+            except FileNotFoundError:
+                raise FeedError([Problem(str(self.feed_path), 1, "no such file")]) from None
+            if self._state is not None and self._state.loaded.text == text:
+                return self._state
+            try:
+                loaded = parse_feed(text, str(self.feed_path))
+            except FeedError as error:
+                self.last_problems = error.problems
+                metrics.FEED_REJECTED.labels(source=source).inc()
+                raise
+            self.last_problems = []
+            record, created = await self.store.record_revision(text, author=author, source=source)
+            if created:
+                log.info("revision %d from %s by %s", record.number, source, author)
+            return await self._adopt(FeedState.build(loaded, record))
+
+    async def apply(self, change: Change, *, author: str, source: str) -> FeedState:
+        """Apply an operator's change: validate, record the revision, rewrite the file atomically.
+
+        Raises FeedError (the change would make the feed invalid) or ChangeError.
+        """
+        async with self._file_lock:
+            text = await asyncio.to_thread(self.feed_path.read_text, encoding="utf-8")
+            new_text = apply_change(text, change, author=author, now=self.clock())
+            try:
+                loaded = parse_feed(new_text, str(self.feed_path))
+            except FeedError:
+                metrics.FEED_REJECTED.labels(source=source).inc()
+                raise
+
+            async def write_file(_: RevisionRecord) -> None:
+                await asyncio.to_thread(write_atomically, self.feed_path, new_text)
+
+            record, _created = await self.store.record_revision(
+                new_text, author=author, source=source, before_commit=write_file
+            )
+        log.info(
+            "revision %d: %s %s by %s via %s",
+            record.number,
+            change.action,
+            change.id,
+            author,
+            source,
+        )
+        async with self._reload_lock:
+            return await self._adopt(FeedState.build(loaded, record))
+
+    async def _adopt(self, state: FeedState) -> FeedState:
+        if self._state is not None and self._state.revision.number >= state.revision.number:
+            return self._state  # a concurrent reload already adopted this or a newer revision
+        self._state = state
+        metrics.REVISION.set(state.revision.number)
+        metrics.OPEN_INCIDENTS.set(sum(1 for i in state.feed.incidents if i.is_open))
+        for listener in self._listeners:
+            try:
+                await listener(state)
+            except Exception:  # one failing listener must not stop the others hearing the truth
+                log.exception("listener %r failed on revision %d", listener, state.revision.number)
+        return state

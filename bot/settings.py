@@ -1,0 +1,27 @@
+"""Settings from the environment. Secrets live only here, never in the feed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    feed: str = "status_feed.yaml"
+    database_url: str = "sqlite:///unavoz.db"
+    admin_token: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            feed=env.get("UNAVOZ_FEED") or cls.feed,
+            database_url=env.get("UNAVOZ_DATABASE_URL") or cls.database_url,
+            admin_token=env.get("UNAVOZ_ADMIN_TOKEN") or None,
+            host=env.get("UNAVOZ_HOST") or cls.host,
+            port=int(env.get("UNAVOZ_PORT") or cls.port),
+        )

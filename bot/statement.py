@@ -1,0 +1,158 @@
+"""The statement: the facts every channel tells about one incident, in one locale.
+
+Computed once per revision from the feed. Renderers only format a statement;
+they never look at the feed, so no channel can know something another does not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from bot.feed.models import Feed, HumanContact, Incident, Kind, Severity, Status
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    phone: str
+    hours: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    revision: int
+    incident_id: str
+    locale: str
+    kind: Kind
+    status: Status
+    severity: Severity
+    organization: str
+    title: str
+    summary: str
+    service_ids: tuple[str, ...]
+    services: tuple[str, ...]
+    area_ids: tuple[str, ...]
+    areas: tuple[str, ...]
+    started_at: dt.datetime
+    eta: dt.datetime | None
+    next_update_by: dt.datetime | None
+    workaround: str | None
+    apology: str
+    contact: Contact
+    staff_instructions: str | None
+    latest_update: str | None
+    updated_at: dt.datetime
+    resolved_at: dt.datetime | None
+    resolution: str | None
+    maintenance_starts_at: dt.datetime | None
+    maintenance_ends_at: dt.datetime | None
+    url: str
+    timezone: ZoneInfo
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is not Status.RESOLVED
+
+    def facts_fingerprint(self) -> str:
+        """A short hash of the facts that must agree across channels (not of the wording)."""
+        facts = {
+            "incident": self.incident_id,
+            "status": self.status.value,
+            "eta": self.eta.isoformat() if self.eta else None,
+            "next_update_by": self.next_update_by.isoformat() if self.next_update_by else None,
+            "workaround": self.workaround,
+            "areas": self.area_ids,
+            "services": self.service_ids,
+        }
+        blob = json.dumps(facts, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+StatementKey = tuple[str, str]  # (incident id, locale)
+
+
+def _text(texts: dict[str, str] | None, locale: str, default_locale: str) -> str | None:
+    if texts is None:
+        return None
+    return texts.get(locale) or texts.get(default_locale)
+
+
+def _contact(contact: HumanContact, locale: str, default_locale: str) -> Contact:
+    return Contact(
+        phone=contact.phone,
+        hours=_text(contact.hours, locale, default_locale) or "",
+        url=contact.url,
+    )
+
+
+def build_statement(feed: Feed, incident: Incident, locale: str, revision: int) -> Statement:
+    org = feed.organization
+    default = org.default_locale
+    services = {s.id: s for s in feed.services}
+    areas = {a.id: a for a in feed.areas}
+    # The first service with its own contact answers for the incident (a fibre fault goes to
+    # the fibre desk, not the city switchboard).
+    contact = (
+        next(
+            (
+                services[s].contact
+                for s in incident.services
+                if s in services and services[s].contact
+            ),
+            None,
+        )
+        or org.human_contact
+    )
+    latest = incident.updates[-1] if incident.updates else None
+    window = incident.maintenance
+    return Statement(
+        revision=revision,
+        incident_id=incident.id,
+        locale=locale,
+        kind=incident.kind,
+        status=incident.status,
+        severity=incident.severity,
+        organization=_text(org.name, locale, default) or "",
+        title=_text(incident.title, locale, default) or "",
+        summary=_text(incident.summary, locale, default) or "",
+        service_ids=tuple(incident.services),
+        services=tuple(
+            _text(services[s].name, locale, default) or s
+            for s in incident.services
+            if s in services
+        ),
+        area_ids=tuple(incident.areas),
+        areas=tuple(
+            _text(areas[a].name, locale, default) or a for a in incident.areas if a in areas
+        ),
+        started_at=incident.started_at,
+        eta=incident.eta,
+        next_update_by=incident.next_update_by,
+        workaround=_text(incident.workaround, locale, default),
+        apology=_text(incident.apology, locale, default)
+        or _text(org.apology, locale, default)
+        or "",
+        contact=_contact(contact, locale, default),
+        staff_instructions=_text(incident.staff_instructions, locale, default),
+        latest_update=_text(latest.message, locale, default) if latest else None,
+        updated_at=latest.at if latest else incident.started_at,
+        resolved_at=incident.resolved_at,
+        resolution=_text(incident.resolution, locale, default),
+        maintenance_starts_at=window.starts_at if window else None,
+        maintenance_ends_at=window.ends_at if window else None,
+        url=f"{org.status_page_url.rstrip('/')}#{incident.id}",
+        timezone=org.tz,
+    )
+
+
+def build_statements(feed: Feed, revision: int) -> dict[StatementKey, Statement]:
+    """Every incident × every declared locale."""
+    return {
+        (incident.id, locale): build_statement(feed, incident, locale, revision)
+        for incident in feed.incidents
+        for locale in feed.organization.locales
+    }

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from bot.feed.models import Feed, HumanContact, Incident, Kind, Severity, Status
+from bot.feed.models import Area, Feed, HumanContact, Incident, Kind, Service, Severity, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +89,19 @@ def _contact(contact: HumanContact, locale: str, default_locale: str) -> Contact
     )
 
 
-def build_statement(feed: Feed, incident: Incident, locale: str, revision: int) -> Statement:
+def build_statement(
+    feed: Feed,
+    incident: Incident,
+    locale: str,
+    revision: int,
+    *,
+    services: dict[str, Service] | None = None,
+    areas: dict[str, Area] | None = None,
+) -> Statement:
     org = feed.organization
     default = org.default_locale
-    services = {s.id: s for s in feed.services}
-    areas = {a.id: a for a in feed.areas}
+    services = services if services is not None else {s.id: s for s in feed.services}
+    areas = areas if areas is not None else {a.id: a for a in feed.areas}
     # The first service with its own contact answers for the incident (a fibre fault goes to
     # the fibre desk, not the city switchboard).
     contact = (
@@ -151,8 +159,12 @@ def build_statement(feed: Feed, incident: Incident, locale: str, revision: int) 
 
 def build_statements(feed: Feed, revision: int) -> dict[StatementKey, Statement]:
     """Every incident × every declared locale."""
+    services = {s.id: s for s in feed.services}
+    areas = {a.id: a for a in feed.areas}
     return {
-        (incident.id, locale): build_statement(feed, incident, locale, revision)
+        (incident.id, locale): build_statement(
+            feed, incident, locale, revision, services=services, areas=areas
+        )
         for incident in feed.incidents
         for locale in feed.organization.locales
     }

@@ -11,7 +11,7 @@ from pydantic_core import ErrorDetails
 
 from bot.feed.checks import check_document
 from bot.feed.models import Feed
-from bot.feed.yamlsource import FeedError, Problem, YamlDocument, parse_yaml
+from bot.feed.yamlsource import FeedError, Problem, YamlDocument, collector_paused, parse_yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,8 @@ def parse_feed(text: str, file: str = "status_feed.yaml") -> LoadedFeed:
     problems = check_document(doc)
     feed: Feed | None = None
     try:
-        feed = Feed.model_validate(doc.data if doc.data is not None else {})
+        with collector_paused():
+            feed = Feed.model_validate(doc.data if doc.data is not None else {})
     except ValidationError as exc:
         problems.extend(_problem(doc, error) for error in exc.errors(include_url=False))
     if problems or feed is None:

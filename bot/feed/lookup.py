@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from bot.feed.models import Feed, Incident, Kind, Status
+from bot.feed.yamlsource import collector_paused
 
 
 def normalize_postcode(postcode: str) -> str:
@@ -30,6 +31,10 @@ def is_current(incident: Incident, now: dt.datetime) -> bool:
 
 class Lookup:
     def __init__(self, feed: Feed) -> None:
+        with collector_paused():
+            self._build(feed)
+
+    def _build(self, feed: Feed) -> None:
         self.feed = feed
         parents = {area.id: area.parent for area in feed.areas}
         children: dict[str, list[str]] = defaultdict(list)

@@ -9,7 +9,9 @@ False.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +77,23 @@ class YamlDocument:
         return Problem(self.file, self.line_of(path, key=key), message)
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large tree is built.
+
+    Building tens of thousands of nodes triggers collection after collection, each
+    scanning the growing tree: that tripled the load time of a 50,000-postcode feed.
+    Nodes and plain data hold no reference cycles, so nothing is kept alive longer.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _child(node: Node, item: PathItem) -> tuple[Node | None, Node | None]:
     if isinstance(node, MappingNode):
         for key_node, value_node in node.value:
@@ -88,7 +107,8 @@ def _child(node: Node, item: PathItem) -> tuple[Node | None, Node | None]:
 def parse_yaml(text: str, file: str) -> YamlDocument:
     """Parse one YAML document; syntax errors and duplicate keys raise FeedError with lines."""
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        with collector_paused():
+            root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -97,7 +117,8 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
     except yaml.YAMLError as exc:
         raise FeedError([Problem(file, 1, f"invalid YAML: {exc}")]) from None
     problems: list[Problem] = []
-    data = _construct(root, file, problems) if root is not None else None
+    with collector_paused():
+        data = _construct(root, file, problems) if root is not None else None
     if problems:
         raise FeedError(problems)
     return YamlDocument(file=file, data=data, root=root)

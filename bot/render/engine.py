@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import PackageLoader, StrictUndefined, Template
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.feed.models import Kind, Status
@@ -78,6 +78,7 @@ class Phrases:
     window_end: str | None
 
 
+@lru_cache(maxsize=2048)  # every channel phrases the same statement at the same moment
 def phrase_facts(statement: Statement, now: dt.datetime) -> Phrases:
     def when(moment: dt.datetime | None) -> str | None:
         if moment is None:
@@ -100,26 +101,35 @@ def phrase_facts(statement: Statement, now: dt.datetime) -> Phrases:
     )
 
 
-_environment = ImmutableSandboxedEnvironment(
-    loader=PackageLoader("bot.render", "templates"),
-    autoescape=False,  # plain text; each channel escapes for where it lands (HTML, XML, markup)
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=False,
-)
+_OPTIONS: dict[str, Any] = {
+    "loader": PackageLoader("bot.render", "templates"),
+    "autoescape": False,  # plain text; each channel escapes for where it lands (HTML, XML…)
+    "undefined": StrictUndefined,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "keep_trailing_newline": False,
+    "auto_reload": False,  # templates ship with the code: no stat() of the file on every render
+}
+# Our own templates are trusted code; templates written in the feed run sandboxed.
+_builtin = Environment(**_OPTIONS)
+_sandbox = ImmutableSandboxedEnvironment(**_OPTIONS)
 
 
 @lru_cache(maxsize=256)
 def _from_source(source: str) -> Template:
-    return _environment.from_string(source)
+    return _sandbox.from_string(source)
+
+
+@lru_cache(maxsize=64)
+def _builtin_template(name: str) -> Template:
+    return _builtin.get_template(name)
 
 
 def template(channel: str, locale: str, overrides: Mapping[str, str] | None = None) -> Template:
     """The feed's override for this channel and locale if any, else the built-in template."""
     if overrides and locale in overrides:
         return _from_source(overrides[locale])
-    return _environment.get_template(f"{channel}.{locale}.j2")
+    return _builtin_template(f"{channel}.{locale}.j2")
 
 
 def render_fitted(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_skeleton, format_time
@@ -12,14 +13,25 @@ from bot.render.words import AT_ONE, AT_TIME, TODAY, TOMORROW, YESTERDAY, word
 
 def clock(moment: dt.datetime, locale: str, tz: ZoneInfo) -> str:
     """The time of day alone, in the locale's short format ("14:30", "2:30 PM")."""
+    local = moment.astimezone(tz)
+    return _clock(local.hour, local.minute, locale)
+
+
+@lru_cache(maxsize=4096)
+def _clock(hour: int, minute: int, locale: str) -> str:
     # CLDR puts a narrow no-break space before AM/PM: speech engines and X count it oddly.
-    return format_time(moment.astimezone(tz), "short", locale=locale).replace("\u202f", " ")
+    return format_time(dt.time(hour, minute), "short", locale=locale).replace("\u202f", " ")
 
 
 def say_when(moment: dt.datetime, now: dt.datetime, locale: str, tz: ZoneInfo) -> str:
     """A moment relative to `now`: today/tomorrow/yesterday, a weekday this week, else a date."""
+    return _say_when(moment, now.astimezone(tz).date(), locale, tz)
+
+
+@lru_cache(maxsize=8192)
+def _say_when(moment: dt.datetime, today: dt.date, locale: str, tz: ZoneInfo) -> str:
     local = moment.astimezone(tz)
-    days = (local.date() - now.astimezone(tz).date()).days
+    days = (local.date() - today).days
     if days == 0:
         day = word(TODAY, locale)
     elif days == 1:
@@ -28,7 +40,7 @@ def say_when(moment: dt.datetime, now: dt.datetime, locale: str, tz: ZoneInfo) -
         day = word(YESTERDAY, locale)
     elif 1 < days < 7:
         day = format_date(local, "EEEE", locale=locale)
-    elif local.year == now.astimezone(tz).year:
+    elif local.year == today.year:
         day = format_skeleton("MMMMd", local, locale=locale)
     else:
         day = format_date(local, "long", locale=locale)

@@ -24,10 +24,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.feed.loader import parse_feed  # noqa: E402
-from bot.feed.lookup import Lookup  # noqa: E402
-from bot.statement import build_statements  # noqa: E402
-from channels import RENDERERS  # noqa: E402
+from bot.feed.loader import parse_feed
+from bot.feed.lookup import Lookup
+from bot.statement import build_statements
+from channels import RENDERERS
 
 STATUSES = ["investigating", "identified", "monitoring", "resolved"]
 
@@ -103,8 +103,10 @@ def main() -> None:
 
     text = generate(args.incidents, args.areas, args.postcodes)
     now = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
-    print(f"feed: {len(text) / 1e6:.1f} MB, {args.incidents} incidents, {args.areas} areas,"
-          f" {args.postcodes} postcodes")
+    print(
+        f"feed: {len(text) / 1e6:.1f} MB, {args.incidents} incidents, {args.areas} areas,"
+        f" {args.postcodes} postcodes"
+    )
 
     baseline_times, parse_times, render_times, total_times = [], [], [], []
     renders = 0
@@ -155,14 +157,20 @@ def main() -> None:
     b50, b99 = percentile(bare_times, 0.50), percentile(bare_times, 0.99)
     print()
     print(f"{'measure':<44}{'unavoz':>12}{'baseline':>12}{'ratio':>9}")
-    print(f"{'load + validate + index (s)':<44}{min(parse_times):>12.3f}{baseline:>12.3f}"
-          f"{min(parse_times) / baseline:>9.2f}")
+    print(
+        f"{'load + validate + index (s)':<44}{min(parse_times):>12.3f}{baseline:>12.3f}"
+        f"{min(parse_times) / baseline:>9.2f}"
+    )
     print(f"{f'render {renders} texts (s)':<44}{min(render_times):>12.3f}{'':>12}{'':>9}")
-    print(f"{'load + validate + render, total (s)':<44}{best:>12.3f}{baseline:>12.3f}"
-          f"{best / baseline:>9.2f}   target ≤ 1 s: {'met' if best <= 1 else 'MISSED'}")
+    print(
+        f"{'load + validate + render, total (s)':<44}{best:>12.3f}{baseline:>12.3f}"
+        f"{best / baseline:>9.2f}   target ≤ 1 s: {'met' if best <= 1 else 'MISSED'}"
+    )
     print(f"{'lookup p50 (µs)':<44}{p50 * 1e6:>12.2f}{b50 * 1e6:>12.2f}{p50 / b50:>9.1f}")
-    print(f"{'lookup p99 (µs)':<44}{p99 * 1e6:>12.2f}{b99 * 1e6:>12.2f}{p99 / b99:>9.1f}"
-          f"   target ≤ 1000 µs: {'met' if p99 <= 1e-3 else 'MISSED'}")
+    print(
+        f"{'lookup p99 (µs)':<44}{p99 * 1e6:>12.2f}{b99 * 1e6:>12.2f}{p99 / b99:>9.1f}"
+        f"   target ≤ 1000 µs: {'met' if p99 <= 1e-3 else 'MISSED'}"
+    )
     print(f"{'lookup mean (µs)':<44}{statistics.mean(lookup_times) * 1e6:>12.2f}")
     print(f"{'peak traced memory, load + index (MB)':<44}{peak / 1e6:>12.1f}")
     print("baseline: yaml.load(CSafeLoader) of the same text; a bare dict.get per postcode")

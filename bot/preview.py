@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import textwrap
 from collections.abc import Sequence
+from functools import partial
 from itertools import zip_longest
 
 from bot.feed.lookup import Lookup
@@ -47,9 +48,7 @@ def preview_feed(
                 renderer = RENDERERS[name]
                 overrides = feed.channels.get(name).templates
                 text = renderer.render(statement, now, overrides)
-                missing = missing_facts(
-                    statement, text, now, lambda t, r=renderer, lc=loc: r.clean(t, lc)
-                )
+                missing = missing_facts(statement, text, now, partial(renderer.clean, locale=loc))
                 check = "✓ same facts" if not missing else "✗ missing " + ", ".join(missing)
                 title = f"{name} {renderer.length(text)}/{renderer.max_length} {check}"
                 blocks[title] = text

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Settings:
     feed: str = "status_feed.yaml"
     database_url: str = "sqlite:///unavoz.db"
@@ -18,10 +18,11 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
+        default = cls()
         return cls(
-            feed=env.get("UNAVOZ_FEED") or cls.feed,
-            database_url=env.get("UNAVOZ_DATABASE_URL") or cls.database_url,
+            feed=env.get("UNAVOZ_FEED") or default.feed,
+            database_url=env.get("UNAVOZ_DATABASE_URL") or default.database_url,
             admin_token=env.get("UNAVOZ_ADMIN_TOKEN") or None,
-            host=env.get("UNAVOZ_HOST") or cls.host,
-            port=int(env.get("UNAVOZ_PORT") or cls.port),
+            host=env.get("UNAVOZ_HOST") or default.host,
+            port=int(env.get("UNAVOZ_PORT") or default.port),
         )

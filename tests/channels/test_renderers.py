@@ -113,7 +113,7 @@ def test_the_phone_script_spells_out_no_url(
 
 
 def test_a_passed_eta_is_not_presented_as_the_future(
-    statements: dict[tuple[str, str], Statement]
+    statements: dict[tuple[str, str], Statement],
 ) -> None:
     evening = dt.datetime(2026, 11, 24, 19, 0, tzinfo=statements[("permits-down", "en")].timezone)
     text = RENDERERS["x"].render(statements[("permits-down", "en")], evening)

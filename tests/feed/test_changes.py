@@ -45,7 +45,9 @@ def test_open_adds_a_valid_incident_and_keeps_comments(small_text: str, now: dt.
 
 def test_open_refuses_an_existing_id(small_text: str, now: dt.datetime) -> None:
     with pytest.raises(ChangeError, match="already exists"):
-        apply_change(small_text, OPEN.model_copy(update={"id": "permits-down"}), author="a", now=now)
+        apply_change(
+            small_text, OPEN.model_copy(update={"id": "permits-down"}), author="a", now=now
+        )
 
 
 def test_update_changes_only_what_it_names_and_adds_a_timeline_entry(

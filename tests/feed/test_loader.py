@@ -36,8 +36,6 @@ def test_the_example_feed_points_editors_at_the_schema() -> None:
     assert first == "# yaml-language-server: $schema=./status_feed.schema.json"
 
 
-
-
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
@@ -60,7 +58,8 @@ def test_the_example_feed_points_editors_at_the_schema() -> None:
             "    severity: major\n",
             "    severity: 3\n    colour: red\n",
             [
-                "feed.yaml:37: incidents[0].severity: Input should be 'minor', 'major' or 'critical'",
+                "feed.yaml:37: incidents[0].severity: Input should be"
+                " 'minor', 'major' or 'critical'",
                 "feed.yaml:38: unknown key 'colour' in incidents[0]",
             ],
             id="wrong-type-and-unknown-key",
@@ -168,7 +167,7 @@ def test_every_error_is_reported_at_once(small_text: str) -> None:
 
 
 def test_missing_file_names_the_file(tmp_path: Path) -> None:
-    with pytest.raises(FeedError, match="nope.yaml:1: no such file"):
+    with pytest.raises(FeedError, match=r"nope\.yaml:1: no such file"):
         load_feed(tmp_path / "nope.yaml")
 
 

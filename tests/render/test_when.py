@@ -17,10 +17,26 @@ NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=MADRID)
     ("moment", "spanish", "english"),
     [
         (dt.datetime(2026, 11, 24, 14, 30, tzinfo=MADRID), "hoy a las 14:30", "today at 2:30 PM"),
-        (dt.datetime(2026, 11, 25, 9, 0, tzinfo=MADRID), "mañana a las 9:00", "tomorrow at 9:00 AM"),
-        (dt.datetime(2026, 11, 25, 1, 15, tzinfo=MADRID), "mañana a la 1:15", "tomorrow at 1:15 AM"),
-        (dt.datetime(2026, 11, 23, 22, 0, tzinfo=MADRID), "ayer a las 22:00", "yesterday at 10:00 PM"),
-        (dt.datetime(2026, 11, 27, 13, 5, tzinfo=MADRID), "viernes a las 13:05", "Friday at 1:05 PM"),
+        (
+            dt.datetime(2026, 11, 25, 9, 0, tzinfo=MADRID),
+            "mañana a las 9:00",
+            "tomorrow at 9:00 AM",
+        ),
+        (
+            dt.datetime(2026, 11, 25, 1, 15, tzinfo=MADRID),
+            "mañana a la 1:15",
+            "tomorrow at 1:15 AM",
+        ),
+        (
+            dt.datetime(2026, 11, 23, 22, 0, tzinfo=MADRID),
+            "ayer a las 22:00",
+            "yesterday at 10:00 PM",
+        ),
+        (
+            dt.datetime(2026, 11, 27, 13, 5, tzinfo=MADRID),
+            "viernes a las 13:05",
+            "Friday at 1:05 PM",
+        ),
         (
             dt.datetime(2026, 12, 24, 13, 5, tzinfo=MADRID),
             "24 de diciembre a las 13:05",
@@ -35,9 +51,7 @@ NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=MADRID)
         (dt.datetime(2026, 11, 24, 13, 30, tzinfo=dt.UTC), "hoy a las 14:30", "today at 2:30 PM"),
     ],
 )
-def test_times_are_said_as_people_say_them(
-    moment: dt.datetime, spanish: str, english: str
-) -> None:
+def test_times_are_said_as_people_say_them(moment: dt.datetime, spanish: str, english: str) -> None:
     assert say_when(moment, NOW, "es", MADRID) == spanish
     assert say_when(moment, NOW, "en", MADRID) == english
 

@@ -1,0 +1,26 @@
+"""Where revisions (and later the outbox and ledger) live: SQLite by default, PostgreSQL later."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from bot.store.base import RevisionRecord, Store, StoreError, document_hash
+from bot.store.sqlite import SqliteStore
+
+__all__ = ["RevisionRecord", "SqliteStore", "Store", "StoreError", "document_hash", "open_store"]
+
+
+def open_store(url: str) -> Store:
+    """A store for `url` (not yet opened): `sqlite:///relative.db`, `sqlite:////abs.db`,
+    `sqlite:///:memory:`."""
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        path = url.removeprefix("sqlite://")
+        if not path.startswith("/") or path == "/":
+            raise StoreError(f"a SQLite URL looks like sqlite:///unavoz.db, not {url!r}")
+        return SqliteStore(path[1:] or ":memory:")
+    if scheme in ("postgresql", "postgres"):
+        raise StoreError(
+            "the PostgreSQL store is not available in this version; use sqlite:///unavoz.db"
+        )
+    raise StoreError(f"unknown database URL {url!r}: use sqlite:///unavoz.db")

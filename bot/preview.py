@@ -30,7 +30,8 @@ def preview_feed(
 ) -> str:
     lookup = Lookup(feed)
     incidents = lookup.for_area(area, now) if area else lookup.current(now)
-    incidents += [i for i in lookup.upcoming_maintenance(now) if not area or i in incidents]
+    in_area = {i.id for i in lookup.open_in_area(area)} if area else None
+    incidents += [i for i in lookup.upcoming_maintenance(now) if in_area is None or i.id in in_area]
     if not incidents:
         where = f" in area {area!r}" if area else ""
         return f"No open incidents{where} at {now.isoformat(timespec='minutes')}."

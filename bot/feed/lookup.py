@@ -92,6 +92,10 @@ class Lookup:
     def for_area(self, area_id: str, now: dt.datetime) -> list[Incident]:
         return [i for i in self._by_area.get(area_id, ()) if is_current(i, now)]
 
+    def open_in_area(self, area_id: str) -> tuple[Incident, ...]:
+        """Every unresolved incident of the area, maintenance not yet started included."""
+        return self._by_area.get(area_id, ())
+
     def for_service(self, service_id: str, now: dt.datetime) -> list[Incident]:
         return [i for i in self._by_service.get(service_id, ()) if is_current(i, now)]
 

@@ -1,0 +1,168 @@
+"""The admin API: the CLI's operations over HTTP, behind a bearer token."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp.test_utils import TestClient
+
+from bot.http.app import create_app
+from bot.service import FeedService
+from bot.settings import Settings
+from bot.store import open_store
+from tests.conftest import NOON
+
+TOKEN = "s3cret-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+Client = TestClient  # type: ignore[type-arg]
+MakeClient = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture
+async def service(feed_file: Path, tmp_path: Path) -> AsyncIterator[FeedService]:
+    async with open_store(f"sqlite:///{tmp_path}/unavoz.db") as store:
+        service = FeedService(feed_file, store, clock=lambda: NOON)
+        await service.start()
+        yield service
+
+
+@pytest.fixture
+async def client(aiohttp_client: MakeClient, service: FeedService) -> Client:
+    return await aiohttp_client(create_app(service, Settings(admin_token=TOKEN)))
+
+
+OPEN_BODY: dict[str, Any] = {
+    "id": "water-cut",
+    "title": {"es": "Corte de agua", "en": "Water cut"},
+    "summary": {"es": "Sin agua.", "en": "No water."},
+    "services": ["permits"],
+    "areas": ["sol"],
+    "status": "investigating",
+    "next_update_by": "2026-11-24T13:00:00+01:00",
+    "workaround": {"es": "Fuente de la plaza.", "en": "The square's fountain."},
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/feed"),
+        ("GET", "/api/v1/revisions"),
+        ("GET", "/api/v1/revisions/1"),
+        ("GET", "/api/v1/incidents"),
+        ("GET", "/api/v1/incidents/permits-down"),
+        ("POST", "/api/v1/incidents"),
+        ("PATCH", "/api/v1/incidents/permits-down"),
+        ("POST", "/api/v1/incidents/permits-down/resolve"),
+    ],
+)
+async def test_every_admin_route_needs_the_token(client: Client, method: str, path: str) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
+        response = await client.request(method, path, headers=headers, json={})
+        assert response.status == 401, headers
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_without_a_configured_token_the_admin_api_is_off(
+    aiohttp_client: MakeClient, service: FeedService
+) -> None:
+    client = await aiohttp_client(create_app(service, Settings(admin_token=None)))
+    response = await client.get("/api/v1/feed", headers=AUTH)
+    assert response.status == 403
+    assert "UNAVOZ_ADMIN_TOKEN" in (await response.json())["error"]
+
+
+async def test_read_the_feed_and_its_revisions(client: Client) -> None:
+    body = await (await client.get("/api/v1/feed", headers=AUTH)).json()
+    assert body["revision"]["number"] == 1
+    assert body["feed"]["organization"]["timezone"] == "Europe/Madrid"
+    revisions = await (await client.get("/api/v1/revisions", headers=AUTH)).json()
+    assert [r["number"] for r in revisions["revisions"]] == [1]
+    one = await (await client.get("/api/v1/revisions/1", headers=AUTH)).json()
+    assert one["document"].startswith("# A small feed")
+    assert (await client.get("/api/v1/revisions/9", headers=AUTH)).status == 404
+
+
+async def test_an_incident_with_what_every_channel_says(client: Client) -> None:
+    body = await (await client.get("/api/v1/incidents/permits-down", headers=AUTH)).json()
+    assert set(body["channels"]) == {"ivr", "web", "x", "staff", "customer"}
+    assert "hoy a las 18:00" in body["channels"]["x"]["es"]
+    assert (await client.get("/api/v1/incidents/nope", headers=AUTH)).status == 404
+    listed = await (await client.get("/api/v1/incidents", headers=AUTH)).json()
+    assert [i["id"] for i in listed["incidents"]] == ["permits-down", "fibre-works"]
+
+
+async def test_open_update_resolve(client: Client, service: FeedService) -> None:
+    headers = {**AUTH, "X-Unavoz-Author": "marta"}
+    opened = await client.post("/api/v1/incidents", json=OPEN_BODY, headers=headers)
+    assert opened.status == 201, await opened.text()
+    body = await opened.json()
+    assert body["revision"]["number"] == 2
+    assert body["revision"]["author"] == "marta"
+    assert body["revision"]["source"] == "api"
+    assert body["incident"]["status"] == "investigating"
+
+    updated = await client.patch(
+        "/api/v1/incidents/water-cut",
+        json={"status": "identified", "eta": "2026-11-24T17:00:00+01:00"},
+        headers=headers,
+    )
+    assert updated.status == 200, await updated.text()
+    assert (await updated.json())["incident"]["eta"] == "2026-11-24T17:00:00+01:00"
+
+    resolved = await client.post(
+        "/api/v1/incidents/water-cut/resolve",
+        json={"message": {"es": "Arreglado.", "en": "Fixed."}},
+        headers=headers,
+    )
+    assert resolved.status == 200
+    assert (await resolved.json())["revision"]["number"] == 4
+    # The file on disk is the source of truth, and it says the same.
+    on_disk = yaml.safe_load(service.feed_path.read_text(encoding="utf-8"))
+    water = next(i for i in on_disk["incidents"] if i["id"] == "water-cut")
+    assert water["status"] == "resolved"
+    assert [u["author"] for u in water["updates"]] == ["marta"] * 3
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "text"),
+    [
+        ("POST", "/api/v1/incidents", {**OPEN_BODY, "areas": ["mars"]}, 422, "unknown area"),
+        ("POST", "/api/v1/incidents", {**OPEN_BODY, "id": "permits-down"}, 409, "already exists"),
+        ("POST", "/api/v1/incidents", {"id": "x"}, 422, "invalid request"),
+        ("PATCH", "/api/v1/incidents/nope", {"status": "monitoring"}, 404, "no incident"),
+        ("POST", "/api/v1/incidents/old-outage/resolve", {}, 409, "already resolved"),
+        ("PATCH", "/api/v1/incidents/permits-down", {"status": "sleeping"}, 422, "invalid"),
+    ],
+)
+async def test_bad_changes_are_refused_clearly(
+    client: Client, method: str, path: str, body: dict[str, Any], status: int, text: str
+) -> None:
+    response = await client.request(method, path, json=body, headers=AUTH)
+    assert response.status == status
+    assert text in await response.text()
+
+
+async def test_a_body_that_is_not_json(client: Client) -> None:
+    response = await client.post("/api/v1/incidents", data=b"{nope", headers=AUTH)
+    assert response.status == 400
+
+
+async def test_the_openapi_description_is_served_and_lists_every_route(client: Client) -> None:
+    response = await client.get("/api/v1/openapi.yaml")
+    assert response.status == 200
+    spec = yaml.safe_load(await response.text())
+    assert spec["openapi"].startswith("3.1")
+    assert set(spec["paths"]) == {
+        "/feed",
+        "/revisions",
+        "/revisions/{number}",
+        "/incidents",
+        "/incidents/{id}",
+        "/incidents/{id}/resolve",
+    }
+    assert "OpenIncident" in spec["components"]["schemas"]

@@ -1,0 +1,131 @@
+"""The store contract, run against every backend (SQLite now; PostgreSQL joins the params later)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.store import RevisionRecord, Store, StoreError, document_hash, open_store
+from bot.store.sqlite import SqliteStore
+
+
+@pytest.fixture(params=["sqlite-file", "sqlite-memory"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    url = (
+        f"sqlite:///{tmp_path}/unavoz.db"
+        if request.param == "sqlite-file"
+        else "sqlite:///:memory:"
+    )
+    async with open_store(url) as opened:
+        yield opened
+
+
+async def test_an_empty_store_has_no_revision(store: Store) -> None:
+    assert await store.latest_revision() is None
+    assert await store.get_revision(1) is None
+    assert await store.list_revisions() == []
+
+
+async def test_revisions_are_numbered_and_keep_who_and_where(store: Store) -> None:
+    first, created = await store.record_revision("a: 1\n", author="ana", source="cli")
+    assert created and first.number == 1
+    second, created = await store.record_revision("a: 2\n", author="file", source="file")
+    assert created and second.number == 2
+    assert second.content_hash == document_hash("a: 2\n")
+    assert second.created_at.tzinfo is not None
+    assert await store.latest_revision() == second
+    assert await store.get_revision(1) == first
+
+
+async def test_the_same_document_is_not_recorded_twice(store: Store) -> None:
+    first, _ = await store.record_revision("a: 1\n", author="ana", source="cli")
+    again, created = await store.record_revision("a: 1\n", author="file", source="file")
+    assert not created
+    assert again == first
+    # Going back to an earlier text is a change, and a new revision.
+    await store.record_revision("a: 2\n", author="x", source="api")
+    back, created = await store.record_revision("a: 1\n", author="x", source="api")
+    assert created and back.number == 3
+
+
+async def test_a_failing_before_commit_records_nothing(store: Store) -> None:
+    async def fail(record: RevisionRecord) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        await store.record_revision("a: 1\n", author="a", source="cli", before_commit=fail)
+    assert await store.latest_revision() is None
+    record, created = await store.record_revision("a: 1\n", author="a", source="cli")
+    assert created and record.number == 1
+
+
+async def test_before_commit_sees_the_record_being_made(store: Store) -> None:
+    seen: list[RevisionRecord] = []
+
+    async def remember(record: RevisionRecord) -> None:
+        seen.append(record)
+
+    record, _ = await store.record_revision(
+        "a: 1\n", author="a", source="cli", before_commit=remember
+    )
+    assert seen == [record]
+
+
+async def test_listing_is_newest_first_with_limit_and_before(store: Store) -> None:
+    for n in range(1, 8):
+        await store.record_revision(f"a: {n}\n", author="a", source="cli")
+    assert [r.number for r in await store.list_revisions(limit=3)] == [7, 6, 5]
+    assert [r.number for r in await store.list_revisions(limit=3, before=5)] == [4, 3, 2]
+
+
+async def test_concurrent_writers_get_contiguous_numbers(store: Store) -> None:
+    results = await asyncio.gather(
+        *(store.record_revision(f"n: {n}\n", author="a", source="api") for n in range(40))
+    )
+    numbers = sorted(record.number for record, created in results if created)
+    assert numbers == list(range(1, 41))
+
+
+async def test_two_connections_to_one_file_share_revisions(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.db")
+    async with SqliteStore(path) as one, SqliteStore(path) as two:
+        results = await asyncio.gather(
+            *(
+                (one if n % 2 else two).record_revision(f"n: {n}\n", author="a", source="cli")
+                for n in range(30)
+            )
+        )
+        assert sorted(r.number for r, _ in results) == list(range(1, 31))
+        assert (await one.latest_revision()) == (await two.latest_revision())
+
+
+async def test_reopening_keeps_revisions_and_does_not_rerun_migrations(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/again.db"
+    async with open_store(url) as store:
+        await store.record_revision("a: 1\n", author="a", source="cli")
+    async with open_store(url) as store:
+        latest = await store.latest_revision()
+        assert latest is not None and latest.number == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://localhost/unavoz", "unknown database URL"),
+        ("sqlite://unavoz.db", "a SQLite URL looks like"),
+        ("postgresql://127.0.0.1/test", "PostgreSQL store is not available"),
+    ],
+)
+def test_bad_urls_are_explained(url: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        open_store(url)
+
+
+def test_sqlite_urls_name_the_file() -> None:
+    store = open_store("sqlite:///data/unavoz.db")
+    assert isinstance(store, SqliteStore) and store.path == "data/unavoz.db"
+    store = open_store("sqlite:////var/lib/unavoz.db")
+    assert isinstance(store, SqliteStore) and store.path == "/var/lib/unavoz.db"

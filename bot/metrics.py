@@ -17,3 +17,12 @@ HTTP_REQUESTS = Histogram(
     ["route", "method", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
+DELIVERIES = Counter(
+    "unavoz_deliveries_total", "Delivery attempts by outcome.", ["channel", "outcome"]
+)
+DELIVERY_SECONDS = Histogram(
+    "unavoz_delivery_seconds",
+    "Time a channel took to accept a delivery.",
+    ["channel"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+)

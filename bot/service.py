@@ -15,15 +15,20 @@ import os
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import AsyncFileLock
 
 from bot import metrics
+from bot.delivery.model import NewDelivery
 from bot.feed.changes import Change, apply_change
-from bot.feed.loader import parse_feed
+from bot.feed.loader import LoadedFeed, parse_feed
 from bot.feed.yamlsource import FeedError, Problem
 from bot.state import FeedState
 from bot.store import RevisionRecord, Store
+
+if TYPE_CHECKING:
+    from bot.delivery.plan import Planner
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,13 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def _read_or_none(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -57,10 +69,12 @@ class FeedService:
         store: Store,
         *,
         clock: Callable[[], dt.datetime] = utcnow,
+        planner: Planner | None = None,
     ) -> None:
         self.feed_path = Path(feed_path)
         self.store = store
         self.clock = clock
+        self.planner = planner
         self._state: FeedState | None = None
         self._listeners: list[Listener] = []
         # One writer at a time across processes (CLI + server) for read-modify-write changes.
@@ -115,10 +129,10 @@ class FeedService:
                 metrics.FEED_REJECTED.labels(source=source).inc()
                 raise
             self.last_problems = []
-            record, created = await self.store.record_revision(text, author=author, source=source)
+            record, created, state = await self._record(loaded, author=author, source=source)
             if created:
                 log.info("revision %d from %s by %s", record.number, source, author)
-            return await self._adopt(FeedState.build(loaded, record))
+            return await self._adopt(state or FeedState.build(loaded, record))
 
     async def apply(self, change: Change, *, author: str, source: str) -> FeedState:
         """Apply an operator's change: validate, record the revision, rewrite the file atomically.
@@ -137,8 +151,8 @@ class FeedService:
             async def write_file(_: RevisionRecord) -> None:
                 await asyncio.to_thread(write_atomically, self.feed_path, new_text)
 
-            record, _created = await self.store.record_revision(
-                new_text, author=author, source=source, before_commit=write_file
+            record, _created, state = await self._record(
+                loaded, author=author, source=source, before_commit=write_file
             )
         log.info(
             "revision %d: %s %s by %s via %s",
@@ -149,7 +163,55 @@ class FeedService:
             source,
         )
         async with self._reload_lock:
-            return await self._adopt(FeedState.build(loaded, record))
+            return await self._adopt(state or FeedState.build(loaded, record))
+
+    async def _record(
+        self,
+        loaded: LoadedFeed,
+        *,
+        author: str,
+        source: str,
+        before_commit: Callable[[RevisionRecord], Awaitable[None]] | None = None,
+    ) -> tuple[RevisionRecord, bool, FeedState | None]:
+        """Record `loaded` as a revision with the deliveries it needs, in one transaction."""
+        built: list[FeedState] = []
+
+        async def plan(
+            previous: RevisionRecord | None, record: RevisionRecord
+        ) -> list[NewDelivery]:
+            current = FeedState.build(loaded, record)
+            built.append(current)
+            if self.planner is None:
+                return []
+            return self.planner.plan(await self._state_of(previous), current)
+
+        record, created = await self.store.record_revision(
+            loaded.text, author=author, source=source, plan=plan, before_commit=before_commit
+        )
+        return record, created, built[-1] if created and built else None
+
+    async def _state_of(self, record: RevisionRecord | None) -> FeedState | None:
+        if record is None:
+            return None
+        if self._state is not None and self._state.revision.number == record.number:
+            return self._state
+        try:
+            return FeedState.build(parse_feed(record.document, f"revision {record.number}"), record)
+        except FeedError:  # an old revision valid under older rules: plan as if new
+            return None
+
+    async def sync_from_store(self) -> FeedState | None:
+        """Adopt a newer revision another instance recorded, and write it to our file too."""
+        latest = await self.store.latest_revision()
+        if latest is None or (self._state and self._state.revision.number >= latest.number):
+            return None
+        loaded = parse_feed(latest.document, str(self.feed_path))
+        async with self._file_lock:
+            current = await asyncio.to_thread(_read_or_none, self.feed_path)
+            if current != latest.document:
+                await asyncio.to_thread(write_atomically, self.feed_path, latest.document)
+        async with self._reload_lock:
+            return await self._adopt(FeedState.build(loaded, latest))
 
     async def _adopt(self, state: FeedState) -> FeedState:
         if self._state is not None and self._state.revision.number >= state.revision.number:

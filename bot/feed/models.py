@@ -228,6 +228,10 @@ class Channels(_Model):
     x: ChannelSettings = ChannelSettings()
     staff: ChannelSettings = ChannelSettings()
     customer: ChannelSettings = ChannelSettings()
+    webhook: ChannelSettings = Field(
+        default=ChannelSettings(),
+        description="Integrations: options.urls lists the URLs every change is POSTed to.",
+    )
 
     def get(self, name: str) -> ChannelSettings:
         if name not in CHANNEL_NAMES:

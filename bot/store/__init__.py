@@ -12,7 +12,7 @@ __all__ = ["RevisionRecord", "SqliteStore", "Store", "StoreError", "document_has
 
 def open_store(url: str) -> Store:
     """A store for `url` (not yet opened): `sqlite:///relative.db`, `sqlite:////abs.db`,
-    `sqlite:///:memory:`."""
+    `sqlite:///:memory:`, `postgresql://user@host:5432/db`."""
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
         path = url.removeprefix("sqlite://")
@@ -20,7 +20,9 @@ def open_store(url: str) -> Store:
             raise StoreError(f"a SQLite URL looks like sqlite:///unavoz.db, not {url!r}")
         return SqliteStore(path[1:] or ":memory:")
     if scheme in ("postgresql", "postgres"):
-        raise StoreError(
-            "the PostgreSQL store is not available in this version; use sqlite:///unavoz.db"
-        )
-    raise StoreError(f"unknown database URL {url!r}: use sqlite:///unavoz.db")
+        from bot.store.postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise StoreError(
+        f"unknown database URL {url!r}: use sqlite:///unavoz.db or postgresql://host/db"
+    )

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
+
+if TYPE_CHECKING:
+    from bot.delivery.model import Delivery, Limit, NewDelivery, Outcome
+    from bot.store.sql import ChannelFigures, LedgerEntry
 
 
 class StoreError(Exception):
@@ -25,6 +29,9 @@ class RevisionRecord:
 
 
 BeforeCommit = Callable[[RevisionRecord], Awaitable[None]]
+# Given the latest revision before this one (None for the first) and the new one, the
+# deliveries the new revision needs; run inside the revision's transaction.
+Planner = Callable[[RevisionRecord | None, RevisionRecord], Awaitable[Sequence["NewDelivery"]]]
 
 
 def document_hash(document: str) -> str:
@@ -52,13 +59,15 @@ class Store(Protocol):
         *,
         author: str,
         source: str,
+        plan: Planner | None = None,
         before_commit: BeforeCommit | None = None,
     ) -> tuple[RevisionRecord, bool]:
         """Record `document` as the next revision unless it equals the latest one.
 
-        One write transaction: the latest revision is read, compared by hash, and the
-        new one inserted; `before_commit` runs inside it (to write the YAML file only
-        when the revision is recorded) and, if it raises, nothing is recorded.
+        One write transaction: the latest revision is read, compared by hash, the new
+        one inserted with the deliveries `plan` returns (superseding stale ones), and
+        `before_commit` run (to write the YAML file only when the revision is
+        recorded); if anything raises, nothing is recorded.
         Returns the current revision and whether it was created now.
         """
         ...
@@ -72,3 +81,28 @@ class Store(Protocol):
     ) -> list[RevisionRecord]:
         """Newest first."""
         ...
+
+    async def claim_deliveries(
+        self,
+        channel: str,
+        *,
+        instance: str,
+        limit: int,
+        lease: float,
+        limits: Sequence[Limit] = (),
+        now: float | None = None,
+    ) -> list[Delivery]: ...
+
+    async def finish_deliveries(self, outcomes: Sequence[Outcome], *, instance: str) -> None: ...
+
+    async def release_claims(self, *, instance: str | None = None) -> int: ...
+
+    async def next_attempt_at(self, channel: str) -> float | None: ...
+
+    async def prune_send_log(self, *, now: float | None = None) -> None: ...
+
+    async def ledger(self, channel: str | None = None) -> list[LedgerEntry]: ...
+
+    async def channel_figures(self) -> list[ChannelFigures]: ...
+
+    async def delivery_counts(self) -> dict[str, int]: ...

@@ -1,0 +1,75 @@
+"""Which deliveries a new revision needs: every target whose message about an incident changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+from bot.delivery.model import NewDelivery
+from bot.feed.models import Incident
+from bot.state import FeedState
+from channels.adapter import ChannelAdapter
+
+
+class Planner:
+    def __init__(
+        self,
+        adapters: Sequence[ChannelAdapter],
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.adapters = list(adapters)
+        self.clock = clock
+
+    def plan(self, previous: FeedState | None, current: FeedState) -> list[NewDelivery]:
+        """Deliveries for `current`: what changed since `previous`, for every target.
+
+        Both revisions are rendered at the same moment, so only a change of content —
+        not the clock moving from "today" to "yesterday" — makes a message.
+        A resolved incident that is new to the feed is history: nothing is sent.
+        """
+        now = self.clock()
+        planned: list[NewDelivery] = []
+        for adapter in self.adapters:
+            for incident in current.feed.incidents:
+                before = previous.feed.incident(incident.id) if previous is not None else None
+                if before is None and not incident.is_open:
+                    continue
+                planned.extend(
+                    self._for_incident(adapter, previous, before, current, incident, now)
+                )
+        return planned
+
+    def _for_incident(
+        self,
+        adapter: ChannelAdapter,
+        previous: FeedState | None,
+        before: Incident | None,
+        current: FeedState,
+        incident: Incident,
+        now: dt.datetime,
+    ) -> list[NewDelivery]:
+        told_before = {}
+        if previous is not None and before is not None:
+            told_before = {
+                target.id: adapter.payload(previous, before, target, now)
+                for target in adapter.targets(previous, before)
+            }
+        fingerprint = current.statement(incident.id).facts_fingerprint()
+        out = []
+        for target in adapter.targets(current, incident):
+            payload = adapter.payload(current, incident, target, now)
+            if told_before.get(target.id) == payload:
+                continue
+            out.append(
+                NewDelivery(
+                    revision=current.revision.number,
+                    incident_id=incident.id,
+                    channel=adapter.name,
+                    target=target.id,
+                    status=incident.status.value,
+                    fingerprint=fingerprint,
+                    payload=payload,
+                    target_limit=target.limit,
+                )
+            )
+        return out

@@ -1,0 +1,53 @@
+-- The outbox: every delivery a revision needs, written in the revision's transaction.
+CREATE TABLE deliveries (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    idempotency_key TEXT    NOT NULL UNIQUE,
+    revision        INTEGER NOT NULL REFERENCES revisions (number),
+    incident_id     TEXT    NOT NULL,
+    channel         TEXT    NOT NULL,
+    target          TEXT    NOT NULL,
+    status          TEXT    NOT NULL,
+    fingerprint     TEXT    NOT NULL,
+    payload         TEXT    NOT NULL,
+    state           TEXT    NOT NULL DEFAULT 'pending',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL    NOT NULL,
+    claimed_by      TEXT,
+    claimed_at      REAL,
+    lease_until     REAL,
+    last_error      TEXT,
+    created_at      REAL    NOT NULL,
+    sent_at         REAL,
+    target_limit    INTEGER,
+    target_window   REAL
+);
+-- The queue: what is still to do, per target in order.
+CREATE INDEX deliveries_queue ON deliveries (channel, target, id)
+    WHERE state IN ('pending', 'sending');
+CREATE INDEX deliveries_pending ON deliveries (channel, id) WHERE state = 'pending';
+-- Rate limits count claims in a sliding window.
+CREATE INDEX deliveries_claimed ON deliveries (channel, claimed_at);
+CREATE INDEX deliveries_target_claimed ON deliveries (channel, target, claimed_at);
+CREATE INDEX deliveries_incident ON deliveries (channel, target, incident_id, state);
+
+-- The ledger: what each channel and target last published, per incident.
+CREATE TABLE ledger (
+    channel       TEXT    NOT NULL,
+    target        TEXT    NOT NULL,
+    incident_id   TEXT    NOT NULL,
+    revision      INTEGER NOT NULL,
+    fingerprint   TEXT    NOT NULL,
+    status        TEXT    NOT NULL,
+    payload       TEXT    NOT NULL,
+    delivered_at  REAL    NOT NULL,
+    PRIMARY KEY (channel, target, incident_id)
+);
+
+-- Every send attempt, for sliding-window rate limits shared by every instance.
+CREATE TABLE send_log (
+    channel TEXT NOT NULL,
+    target  TEXT NOT NULL,
+    at      REAL NOT NULL
+);
+CREATE INDEX send_log_channel ON send_log (channel, at);
+CREATE INDEX send_log_target ON send_log (channel, target, at);

@@ -1,0 +1,464 @@
+"""The store's logic, written once in SQL both SQLite and PostgreSQL run.
+
+A backend supplies transactions (`_transaction`) and its few dialect hooks: how
+claims of one channel are serialized across processes, and how other instances
+hear of a new revision. Everything else — revisions, the outbox, supersession,
+rate-limit windows, the ledger, the consistency figures — lives here, so both
+stores pass the same contract tests because they are the same code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from bot.delivery.model import (
+    Delivery,
+    DeliveryState,
+    Limit,
+    NewDelivery,
+    Outcome,
+)
+from bot.store.base import BeforeCommit, Planner, RevisionRecord, document_hash
+
+_REVISION_COLUMNS = "number, content_hash, author, source, created_at, document"
+_DELIVERY_COLUMNS = (
+    "id, idempotency_key, revision, incident_id, channel, target, status, fingerprint,"
+    " payload, attempts"
+)
+# Rate-limit windows older than this are of no use to any limit (X's is 15 minutes).
+SEND_LOG_HORIZON = 3600.0
+# A target's window is counted from when a delivery was claimed, which is a little before it
+# is sent: widening it by this much keeps the gap between two sends to one target honest.
+TARGET_WINDOW_MARGIN = 1.0
+
+
+class Tx(Protocol):
+    """The few operations the shared logic needs inside one transaction."""
+
+    async def execute(self, sql: str, *args: Any) -> None: ...
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    async def fetch(self, sql: str, *args: Any) -> list[Sequence[Any]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFigures:
+    """Raw consistency figures of one channel (see bot/delivery/consistency.py)."""
+
+    channel: str
+    targets: int
+    pending: int
+    oldest_pending_at: float | None
+    oldest_pending_revision: int | None
+    retrying: int
+    failed: int
+    last_error: str | None
+    last_delivered_at: float | None
+    ledger_revision: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    channel: str
+    target: str
+    incident_id: str
+    revision: int
+    fingerprint: str
+    status: str
+    payload: str
+    delivered_at: float
+
+
+def _revision(row: Sequence[Any]) -> RevisionRecord:
+    created = row[4]
+    return RevisionRecord(
+        number=int(row[0]),
+        content_hash=row[1],
+        author=row[2],
+        source=row[3],
+        created_at=created
+        if isinstance(created, dt.datetime)
+        else dt.datetime.fromisoformat(created),
+        document=row[5],
+    )
+
+
+def _delivery(row: Sequence[Any]) -> Delivery:
+    return Delivery(
+        id=int(row[0]),
+        idempotency_key=row[1],
+        revision=int(row[2]),
+        incident_id=row[3],
+        channel=row[4],
+        target=row[5],
+        status=row[6],
+        fingerprint=row[7],
+        payload=row[8],
+        attempts=int(row[9]),
+    )
+
+
+class SqlStore:
+    """Shared implementation; subclasses provide `_transaction` and the dialect hooks."""
+
+    def _transaction(self) -> AbstractAsyncContextManager[Tx]:
+        raise NotImplementedError
+
+    async def open(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # Dialect hooks ---------------------------------------------------------------------
+
+    async def _lock_revisions(self, tx: Tx) -> None:
+        """Serialize revision numbering across processes (SQLite's BEGIN IMMEDIATE does)."""
+
+    async def _lock_channel(self, tx: Tx, channel: str) -> None:
+        """Serialize claims of one channel across processes (rate windows need it)."""
+
+    async def _announce(self, tx: Tx, record: RevisionRecord, deliveries: int) -> None:
+        """Tell other instances, on commit, that a revision (and its deliveries) exists."""
+
+    def _timestamp(self, moment: dt.datetime) -> Any:
+        return moment.isoformat()
+
+    # Revisions -------------------------------------------------------------------------
+
+    async def record_revision(
+        self,
+        document: str,
+        *,
+        author: str,
+        source: str,
+        plan: Planner | None = None,
+        before_commit: BeforeCommit | None = None,
+    ) -> tuple[RevisionRecord, bool]:
+        content_hash = document_hash(document)
+        async with self._transaction() as tx:
+            await self._lock_revisions(tx)
+            rows = await tx.fetch(
+                f"SELECT {_REVISION_COLUMNS} FROM revisions ORDER BY number DESC LIMIT 1"
+            )
+            latest = _revision(rows[0]) if rows else None
+            if latest is not None and latest.content_hash == content_hash:
+                return latest, False
+            record = RevisionRecord(
+                number=(latest.number if latest else 0) + 1,
+                content_hash=content_hash,
+                author=author,
+                source=source,
+                created_at=dt.datetime.now(dt.UTC),
+                document=document,
+            )
+            await tx.execute(
+                f"INSERT INTO revisions ({_REVISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                record.number,
+                record.content_hash,
+                record.author,
+                record.source,
+                self._timestamp(record.created_at),
+                record.document,
+            )
+            planned = list(await plan(latest, record)) if plan is not None else []
+            await self._enqueue(tx, planned)
+            if before_commit is not None:
+                await before_commit(record)
+            await self._announce(tx, record, len(planned))
+        return record, True
+
+    async def _enqueue(self, tx: Tx, planned: Sequence[NewDelivery]) -> None:
+        if not planned:
+            return
+        now = time.time()
+        # A customer gets the latest truth, not a backlog: a newer revision replaces what is
+        # still waiting for the same incident and target — unless the status differs, so a
+        # change of status (a resolution above all) is always told.
+        await tx.executemany(
+            "UPDATE deliveries SET state = 'superseded' WHERE channel = ? AND target = ?"
+            " AND incident_id = ? AND state = 'pending' AND status = ?",
+            [(d.channel, d.target, d.incident_id, d.status) for d in planned],
+        )
+        await tx.executemany(
+            "INSERT INTO deliveries (idempotency_key, revision, incident_id, channel, target,"
+            " status, fingerprint, payload, state, next_attempt_at, created_at, target_limit,"
+            " target_window) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+            [
+                (
+                    d.idempotency_key,
+                    d.revision,
+                    d.incident_id,
+                    d.channel,
+                    d.target,
+                    d.status,
+                    d.fingerprint,
+                    d.payload,
+                    now,
+                    now,
+                    d.target_limit.count if d.target_limit else None,
+                    d.target_limit.seconds if d.target_limit else None,
+                )
+                for d in planned
+            ],
+        )
+
+    async def latest_revision(self) -> RevisionRecord | None:
+        async with self._transaction() as tx:
+            rows = await tx.fetch(
+                f"SELECT {_REVISION_COLUMNS} FROM revisions ORDER BY number DESC LIMIT 1"
+            )
+        return _revision(rows[0]) if rows else None
+
+    async def get_revision(self, number: int) -> RevisionRecord | None:
+        async with self._transaction() as tx:
+            rows = await tx.fetch(
+                f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE number = ?", number
+            )
+        return _revision(rows[0]) if rows else None
+
+    async def list_revisions(
+        self, *, limit: int = 50, before: int | None = None
+    ) -> list[RevisionRecord]:
+        async with self._transaction() as tx:
+            rows = await tx.fetch(
+                f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE number < ?"
+                " ORDER BY number DESC LIMIT ?",
+                before if before is not None else 2**62,
+                limit,
+            )
+        return [_revision(row) for row in rows]
+
+    # Outbox ----------------------------------------------------------------------------
+
+    async def claim_deliveries(
+        self,
+        channel: str,
+        *,
+        instance: str,
+        limit: int,
+        lease: float,
+        limits: Sequence[Limit] = (),
+        now: float | None = None,
+    ) -> list[Delivery]:
+        """Claim up to `limit` deliveries that may go now, in order, within the rate limits.
+
+        Only the oldest unfinished delivery of each target is claimable, so a target's
+        messages arrive in order and one at a time; a lease that expires (its instance
+        died) makes a delivery claimable again.
+        """
+        now = time.time() if now is None else now
+        async with self._transaction() as tx:
+            await self._lock_channel(tx, channel)
+            await tx.execute(
+                "UPDATE deliveries SET state = 'pending', claimed_by = NULL, lease_until = NULL"
+                " WHERE channel = ? AND state = 'sending' AND lease_until < ?",
+                channel,
+                now,
+            )
+            budget = limit
+            for window in limits:
+                rows = await tx.fetch(
+                    "SELECT count(*) FROM send_log WHERE channel = ? AND at > ?",
+                    channel,
+                    now - window.seconds,
+                )
+                budget = min(budget, window.count - int(rows[0][0]))
+            if budget <= 0:
+                return []
+            rows = await tx.fetch(
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d"
+                " WHERE d.channel = ? AND d.state = 'pending' AND d.next_attempt_at <= ?"
+                " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.channel = d.channel"
+                "   AND e.target = d.target AND e.state IN ('pending', 'sending') AND e.id < d.id)"
+                " AND (d.target_limit IS NULL OR (SELECT count(*) FROM send_log s"
+                "   WHERE s.channel = d.channel AND s.target = d.target"
+                "   AND s.at > ? - d.target_window - ?) < d.target_limit)"
+                " ORDER BY d.id LIMIT ?",
+                channel,
+                now,
+                now,
+                TARGET_WINDOW_MARGIN,
+                budget,
+            )
+            claimed = [_delivery(row) for row in rows]
+            if claimed:
+                await tx.executemany(
+                    "UPDATE deliveries SET state = 'sending', claimed_by = ?, claimed_at = ?,"
+                    " lease_until = ?, attempts = attempts + 1 WHERE id = ?",
+                    [(instance, now, now + lease, d.id) for d in claimed],
+                )
+                await tx.executemany(
+                    "INSERT INTO send_log (channel, target, at) VALUES (?, ?, ?)",
+                    [(channel, d.target, now) for d in claimed],
+                )
+        return [replace(d, attempts=d.attempts + 1) for d in claimed]
+
+    async def finish_deliveries(self, outcomes: Sequence[Outcome], *, instance: str) -> None:
+        """Record what happened to claimed deliveries, and what each target now tells."""
+        if not outcomes:
+            return
+        sent = [o for o in outcomes if o.state is DeliveryState.SENT]
+        retry = [o for o in outcomes if o.state is DeliveryState.PENDING]
+        failed = [o for o in outcomes if o.state is DeliveryState.FAILED]
+        async with self._transaction() as tx:
+            if sent:
+                await tx.executemany(
+                    "UPDATE deliveries SET state = 'sent', sent_at = ?, last_error = NULL,"
+                    " lease_until = NULL WHERE id = ?",
+                    [(o.sent_at, o.delivery.id) for o in sent],
+                )
+                await tx.executemany(
+                    "INSERT INTO ledger (channel, target, incident_id, revision, fingerprint,"
+                    " status, payload, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (channel, target, incident_id) DO UPDATE SET"
+                    " revision = excluded.revision, fingerprint = excluded.fingerprint,"
+                    " status = excluded.status, payload = excluded.payload,"
+                    " delivered_at = excluded.delivered_at"
+                    " WHERE ledger.revision <= excluded.revision",
+                    [
+                        (
+                            o.delivery.channel,
+                            o.delivery.target,
+                            o.delivery.incident_id,
+                            o.delivery.revision,
+                            o.delivery.fingerprint,
+                            o.delivery.status,
+                            o.delivery.payload,
+                            o.sent_at,
+                        )
+                        for o in sent
+                    ],
+                )
+            if retry:
+                await tx.executemany(
+                    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?,"
+                    " last_error = ?, claimed_by = NULL, lease_until = NULL WHERE id = ?",
+                    [(o.retry_at, o.error, o.delivery.id) for o in retry],
+                )
+            if failed:
+                await tx.executemany(
+                    "UPDATE deliveries SET state = 'failed', last_error = ?, lease_until = NULL"
+                    " WHERE id = ?",
+                    [(o.error, o.delivery.id) for o in failed],
+                )
+
+    async def release_claims(self, *, instance: str | None = None) -> int:
+        """Make deliveries claimed by `instance` (or by anyone) claimable again at once."""
+        async with self._transaction() as tx:
+            condition = "" if instance is None else " AND claimed_by = ?"
+            args: list[Any] = [] if instance is None else [instance]
+            rows = await tx.fetch(
+                f"SELECT count(*) FROM deliveries WHERE state = 'sending'{condition}", *args
+            )
+            await tx.execute(
+                "UPDATE deliveries SET state = 'pending', claimed_by = NULL, lease_until = NULL"
+                f" WHERE state = 'sending'{condition}",
+                *args,
+            )
+        return int(rows[0][0])
+
+    async def next_attempt_at(self, channel: str) -> float | None:
+        """When the earliest waiting delivery of `channel` becomes due (None: nothing waits)."""
+        async with self._transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT min(next_attempt_at) FROM deliveries"
+                " WHERE channel = ? AND state = 'pending'",
+                channel,
+            )
+        value = rows[0][0]
+        return float(value) if value is not None else None
+
+    async def prune_send_log(self, *, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        async with self._transaction() as tx:
+            await tx.execute("DELETE FROM send_log WHERE at < ?", now - SEND_LOG_HORIZON)
+
+    # Ledger and consistency ------------------------------------------------------------
+
+    async def ledger(self, channel: str | None = None) -> list[LedgerEntry]:
+        condition = "" if channel is None else " WHERE channel = ?"
+        async with self._transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT channel, target, incident_id, revision, fingerprint, status, payload,"
+                f" delivered_at FROM ledger{condition} ORDER BY channel, target, incident_id",
+                *([] if channel is None else [channel]),
+            )
+        return [
+            LedgerEntry(r[0], r[1], r[2], int(r[3]), r[4], r[5], r[6], float(r[7])) for r in rows
+        ]
+
+    async def channel_figures(self) -> list[ChannelFigures]:
+        async with self._transaction() as tx:
+            queue = await tx.fetch(
+                "SELECT channel,"
+                " sum(CASE WHEN state IN ('pending', 'sending') THEN 1 ELSE 0 END),"
+                " min(CASE WHEN state IN ('pending', 'sending') THEN created_at END),"
+                " min(CASE WHEN state IN ('pending', 'sending') THEN revision END),"
+                " sum(CASE WHEN state = 'pending' AND last_error IS NOT NULL THEN 1 ELSE 0 END),"
+                " count(DISTINCT target)"
+                " FROM deliveries GROUP BY channel"
+            )
+            # A permanent failure counts until a later delivery to that target succeeds.
+            failed = await tx.fetch(
+                "SELECT d.channel, count(*), max(d.id) FROM deliveries d WHERE d.state = 'failed'"
+                " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.channel = d.channel"
+                "   AND e.target = d.target AND e.incident_id = d.incident_id"
+                "   AND e.state = 'sent' AND e.id > d.id)"
+                " GROUP BY d.channel"
+            )
+            errors = await tx.fetch(
+                "SELECT channel, last_error FROM deliveries WHERE id IN ("
+                " SELECT max(id) FROM deliveries WHERE last_error IS NOT NULL"
+                " AND state IN ('pending', 'sending', 'failed') GROUP BY channel)"
+            )
+            ledger = await tx.fetch(
+                "SELECT channel, max(delivered_at), min(revision) FROM ledger GROUP BY channel"
+            )
+        failed_by = {r[0]: int(r[1]) for r in failed}
+        error_by = {r[0]: r[1] for r in errors}
+        ledger_by = {r[0]: (r[1], r[2]) for r in ledger}
+        figures = []
+        for row in queue:
+            channel = row[0]
+            delivered, ledger_revision = ledger_by.get(channel, (None, None))
+            figures.append(
+                ChannelFigures(
+                    channel=channel,
+                    targets=int(row[5]),
+                    pending=int(row[1] or 0),
+                    oldest_pending_at=float(row[2]) if row[2] is not None else None,
+                    oldest_pending_revision=int(row[3]) if row[3] is not None else None,
+                    retrying=int(row[4] or 0),
+                    failed=failed_by.get(channel, 0),
+                    last_error=error_by.get(channel),
+                    last_delivered_at=float(delivered) if delivered is not None else None,
+                    ledger_revision=int(ledger_revision) if ledger_revision is not None else None,
+                )
+            )
+        return figures
+
+    async def delivery_counts(self) -> dict[str, int]:
+        """How many deliveries are in each state (for tests, metrics and benchmarks)."""
+        async with self._transaction() as tx:
+            rows = await tx.fetch("SELECT state, count(*) FROM deliveries GROUP BY state")
+        return {row[0]: int(row[1]) for row in rows}

@@ -1,0 +1,147 @@
+"""Webhooks: every change of an incident POSTed as signed JSON to the URLs the feed lists.
+
+For integrations (a city's intranet, a partner's status page, a chat bridge) and
+the stand-in every delivery test uses. Each request carries `Idempotency-Key`
+(the same on every retry of one delivery) and, with `UNAVOZ_WEBHOOK_SECRET`
+set, `X-Unavoz-Signature: sha256=<HMAC of the body>`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import aiohttp
+
+from bot.delivery.model import Delivery, Limit, PermanentError, RetryLater, TransientError
+from bot.feed.models import Incident
+from channels.adapter import ChannelAdapter, Target
+
+if TYPE_CHECKING:
+    from bot.state import FeedState
+
+USER_AGENT = "Unavoz-Webhook/1"
+
+
+def retry_after(headers: Any, body: Any, default: float) -> float:
+    """Seconds to wait from a `Retry-After` header or a Telegram-style JSON body."""
+    value = headers.get("Retry-After") if headers is not None else None
+    if isinstance(body, dict):
+        parameters = body.get("parameters")
+        value = body.get("retry_after", value)
+        if isinstance(parameters, dict):
+            value = parameters.get("retry_after", value)
+    try:
+        return max(0.0, float(value)) if value is not None else default
+    except (TypeError, ValueError):
+        return default
+
+
+class WebhookChannel(ChannelAdapter):
+    name: ClassVar[str] = "webhook"
+    concurrency: ClassVar[int] = 64
+    batch: ClassVar[int] = 512
+
+    def __init__(
+        self,
+        *,
+        secret: str | None = None,
+        timeout: float = 10.0,
+        limits: Sequence[Limit] = (),
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.secret = secret if secret is not None else os.environ.get("UNAVOZ_WEBHOOK_SECRET")
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.limits = tuple(limits)  # set per deployment (UNAVOZ_WEBHOOK_RATE)
+        self._session = session
+        self._own_session = session is None
+
+    # What and to whom (pure) -------------------------------------------------------------
+
+    def targets(self, state: FeedState, incident: Incident) -> Sequence[Target]:
+        options = state.feed.channels.webhook.options
+        urls = options.get("urls") or []
+        return [Target(id=str(url)) for url in urls if isinstance(url, str)]
+
+    def payload(
+        self, state: FeedState, incident: Incident, target: Target, now: dt.datetime
+    ) -> str:
+        feed = state.feed
+        default = state.statement(incident.id)
+        body = {
+            "incident": incident.id,
+            "kind": incident.kind.value,
+            "status": incident.status.value,
+            "severity": incident.severity.value,
+            "services": list(incident.services),
+            "areas": list(incident.areas),
+            "started_at": incident.started_at.isoformat(),
+            "eta": incident.eta.isoformat() if incident.eta else None,
+            "next_update_by": (
+                incident.next_update_by.isoformat() if incident.next_update_by else None
+            ),
+            "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+            "fingerprint": default.facts_fingerprint(),
+            "url": default.url,
+            "text": {
+                locale: state.render("customer", incident, locale, now)
+                for locale in feed.organization.locales
+            },
+        }
+        return json.dumps(body, ensure_ascii=False, sort_keys=True)
+
+    # How (I/O) ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=self.timeout, headers={"User-Agent": USER_AGENT}
+            )
+
+    async def stop(self) -> None:
+        if self._session is not None and self._own_session:
+            await self._session.close()
+        self._session = None
+
+    def headers(self, delivery: Delivery, body: bytes) -> dict[str, str]:
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": delivery.idempotency_key,
+            "X-Unavoz-Revision": str(delivery.revision),
+            "X-Unavoz-Incident": delivery.incident_id,
+        }
+        if self.secret:
+            digest = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
+            headers["X-Unavoz-Signature"] = f"sha256={digest}"
+        return headers
+
+    async def deliver(self, delivery: Delivery) -> None:
+        if self._session is None:
+            raise RuntimeError("the webhook channel is not started")
+        body = delivery.payload.encode("utf-8")
+        try:
+            async with self._session.post(
+                delivery.target, data=body, headers=self.headers(delivery, body)
+            ) as response:
+                if response.status < 300:
+                    return
+                answer = await _json(response)
+                if response.status == 429:
+                    raise RetryLater(retry_after(response.headers, answer, 1.0))
+                if response.status >= 500 or response.status == 408:
+                    raise TransientError(f"HTTP {response.status} from {delivery.target}")
+                raise PermanentError(f"HTTP {response.status} from {delivery.target}")
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+
+
+async def _json(response: aiohttp.ClientResponse) -> Any:
+    try:
+        return await response.json(content_type=None)
+    except (ValueError, aiohttp.ClientError):
+        return None

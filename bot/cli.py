@@ -209,12 +209,17 @@ def build_change(args: argparse.Namespace) -> Change:
 
 
 async def _apply_change(feed_path: str, change: Change, author: str) -> int:
+    from bot.delivery.plan import Planner
     from bot.service import FeedService
     from bot.store import open_store
+    from channels import build_adapters
 
     settings = _settings()
     async with open_store(settings.database_url) as store:
-        service = FeedService(feed_path, store)
+        # The CLI plans the deliveries of its revision itself, in the revision's transaction;
+        # the running server's workers send them.
+        planner = Planner(build_adapters(webhook_rate=settings.webhook_rate))
+        service = FeedService(feed_path, store, planner=planner)
         # Record a hand edit made since the last revision first; an invalid file is reported
         # below, when the change is validated.
         with contextlib.suppress(FeedError):
@@ -247,6 +252,29 @@ def cmd_incident(args: argparse.Namespace) -> int:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return 1
+
+
+# ---------------------------------------------------------------- audit
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from bot.delivery import consistency
+    from bot.store import open_store
+    from channels import build_adapters
+
+    settings = _settings()
+    names = [a.name for a in build_adapters(webhook_rate=settings.webhook_rate)]
+
+    async def gather() -> tuple[int, list[consistency.ChannelConsistency]]:
+        async with open_store(settings.database_url) as store:
+            return await consistency.check(store, names)
+
+    revision, channels = asyncio.run(gather())
+    if args.json:
+        print(json.dumps(consistency.report(revision, channels), indent=2))
+    else:
+        print(consistency.table(revision, channels))
+    return 0 if consistency.healthy(channels, args.max_lag) else 1
 
 
 # ---------------------------------------------------------------- run
@@ -325,6 +353,18 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--at", help="pretend it is this time (ISO 8601, 14:30, +2h)")
     preview.add_argument("--width", type=int, help="output width (default: the terminal's)")
     preview.set_defaults(handler=cmd_preview)
+
+    audit = commands.add_parser(
+        "audit", help="is every channel telling the current revision? (exit 1 if not)"
+    )
+    audit.add_argument(
+        "--max-lag",
+        type=float,
+        default=300.0,
+        help="seconds a channel may lag before the audit fails (default 300)",
+    )
+    audit.add_argument("--json", action="store_true", help="print the /consistency JSON")
+    audit.set_defaults(handler=cmd_audit)
 
     run = commands.add_parser("run", help="serve the feed: HTTP, file watcher, channels")
     run.add_argument("--feed", help="feed file (default $UNAVOZ_FEED or status_feed.yaml)")

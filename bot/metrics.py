@@ -26,3 +26,10 @@ DELIVERY_SECONDS = Histogram(
     ["channel"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
 )
+SCHEDULER_ROLE = Gauge("unavoz_scheduler_role", "1 when this instance runs the scheduled jobs.")
+CHANNEL_STATE = Gauge(
+    "unavoz_channel_state", "1 for the channel's current consistency state.", ["channel", "state"]
+)
+OVERDUE_UPDATES = Gauge(
+    "unavoz_overdue_updates", "Open incidents whose promised next update is overdue."
+)

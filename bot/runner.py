@@ -1,4 +1,4 @@
-"""`unavoz run`: open the store, load the feed, watch it, serve HTTP until told to stop."""
+"""`unavoz run`: open the store, load the feed, watch it, deliver, serve HTTP until told to stop."""
 
 from __future__ import annotations
 
@@ -7,18 +7,25 @@ import contextlib
 import logging
 import os
 import signal
+from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.delivery.engine import DeliveryEngine
+from bot.delivery.plan import Planner
 from bot.http.app import create_app
+from bot.leader import SchedulerRole
 from bot.service import FeedService
 from bot.settings import Settings
-from bot.store import open_store
+from bot.state import FeedState
+from bot.store import Store, open_store
+from bot.store.postgres import PostgresStore
 from bot.watcher import watch_feed
+from channels import ChannelAdapter, build_adapters
 
 log = logging.getLogger("unavoz")
 
-# Delivery adapters arrive channel by channel; until then each says why it is quiet.
+# Channels whose delivery adapters are still to come: each says why it is quiet.
 _CREDENTIALS = {
     "staff alerts (Telegram)": ("TELEGRAM_STAFF_TOKEN",),
     "customer bot (Telegram)": ("TELEGRAM_CUSTOMER_TOKEN",),
@@ -38,6 +45,77 @@ def announce_channels(environ: dict[str, str]) -> list[str]:
     return lines
 
 
+@dataclass
+class Unavoz:
+    """Everything `unavoz run` runs, wired together (tests build it the same way)."""
+
+    settings: Settings
+    store: Store
+    adapters: list[ChannelAdapter]
+    service: FeedService
+    engine: DeliveryEngine
+    role: SchedulerRole
+
+    @classmethod
+    def build(cls, settings: Settings, store: Store, *, instance: str | None = None) -> Unavoz:
+        adapters = build_adapters(webhook_rate=settings.webhook_rate)
+        service = FeedService(settings.feed, store, planner=Planner(adapters))
+        postgres = isinstance(store, PostgresStore)
+        # With several instances a dead one's claims wait out their lease; keep it short.
+        engine = DeliveryEngine(
+            store, adapters, instance=instance, lease=10.0 if postgres else 30.0
+        )
+        role = SchedulerRole(
+            service,
+            [a.name for a in adapters],
+            postgres_url=settings.database_url if postgres else None,
+        )
+        return cls(settings, store, adapters, service, engine, role)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if isinstance(self.store, PostgresStore):
+            await self.store.listen(lambda _: self._heard())
+        else:
+            # One instance per SQLite file: whatever was in flight died with the last process.
+            released = await self.store.release_claims()
+            if released:
+                log.info("%d deliveries interrupted by the last stop will be sent again", released)
+
+        async def wake(_: FeedState) -> None:
+            self.engine.wake()
+
+        self.service.subscribe(wake)
+        state = await self.service.start()
+        log.info("telling revision %d of %s", state.revision.number, self.settings.feed)
+        async with contextlib.AsyncExitStack() as stack:
+            for adapter in self.adapters:
+                await stack.enter_async_context(adapter)
+            tasks = [
+                asyncio.create_task(watch_feed(self.service, stop), name="feed-watcher"),
+                asyncio.create_task(self.engine.run(stop), name="delivery"),
+                asyncio.create_task(self.role.run(stop), name="scheduler-role"),
+            ]
+            try:
+                await stop.wait()
+            finally:
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+    def _heard(self) -> None:
+        """Another instance recorded a revision or queued work."""
+        self.engine.wake()
+        asyncio.get_running_loop().create_task(self._sync())
+
+    async def _sync(self) -> None:
+        try:
+            await self.service.sync_from_store()
+        except Exception:
+            log.exception("could not adopt the revision another instance recorded")
+
+
 async def run_server(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -46,25 +124,24 @@ async def run_server(settings: Settings, stop: asyncio.Event | None = None) -> N
             loop.add_signal_handler(sig, stop.set)
 
     async with open_store(settings.database_url) as store:
-        service = FeedService(settings.feed, store)
-        state = await service.start()
-        log.info("telling revision %d of %s", state.revision.number, settings.feed)
+        app = Unavoz.build(settings, store)
         for line in announce_channels(dict(os.environ)):
             log.info(line)
         if not settings.admin_token:
             log.info("admin API: off (UNAVOZ_ADMIN_TOKEN not set)")
 
-        runner = web.AppRunner(create_app(service, settings), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
-        log.info("listening on http://%s:%d", settings.host, settings.port)
-        watcher = asyncio.create_task(watch_feed(service, stop), name="feed-watcher")
-        try:
-            await stop.wait()
-        finally:
-            log.info("stopping")
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-            await runner.cleanup()
+        async def serve() -> None:
+            runner = web.AppRunner(
+                create_app(app.service, settings, channels=[a.name for a in app.adapters]),
+                access_log=None,
+            )
+            await runner.setup()
+            await web.TCPSite(runner, settings.host, settings.port).start()
+            log.info("listening on http://%s:%d", settings.host, settings.port)
+            try:
+                await stop.wait()
+            finally:
+                await runner.cleanup()
+
+        await asyncio.gather(app.run(stop), serve())
+        log.info("stopped")

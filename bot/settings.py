@@ -14,6 +14,8 @@ class Settings:
     admin_token: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
+    # "COUNT/SECONDS", e.g. "50/1": a ceiling for webhooks (the receivers' own limit).
+    webhook_rate: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -25,4 +27,9 @@ class Settings:
             admin_token=env.get("UNAVOZ_ADMIN_TOKEN") or None,
             host=env.get("UNAVOZ_HOST") or default.host,
             port=int(env.get("UNAVOZ_PORT") or default.port),
+            webhook_rate=env.get("UNAVOZ_WEBHOOK_RATE") or None,
         )
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))

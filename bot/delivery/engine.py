@@ -145,7 +145,7 @@ class DeliveryEngine:
                 await self._send_batch(adapter, claimed)
                 continue
             wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(_first(wake, stop), await self._idle_wait(adapter))
 
     async def _idle_wait(self, adapter: ChannelAdapter) -> float:

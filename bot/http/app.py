@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot import metrics
+from bot.delivery import consistency
 from bot.http import admin
-from bot.http.keys import SERVICE, SETTINGS
+from bot.http.keys import CHANNELS, SERVICE, SETTINGS
 from bot.service import FeedService
 from bot.settings import Settings
 
@@ -55,11 +56,23 @@ async def metrics_endpoint(_: web.Request) -> web.Response:
     return response
 
 
-def create_app(service: FeedService, settings: Settings) -> web.Application:
+async def consistency_endpoint(request: web.Request) -> web.Response:
+    """Per channel: in sync, lagging (by how many revisions, since when) or failing (why)."""
+    store = request.app[SERVICE].store
+    names = request.app[CHANNELS]
+    revision, channels = await consistency.check(store, names)
+    return web.json_response(consistency.report(revision, channels))
+
+
+def create_app(
+    service: FeedService, settings: Settings, *, channels: Sequence[str] = ()
+) -> web.Application:
     app = web.Application(middlewares=[measure])
     app[SERVICE] = service
     app[SETTINGS] = settings
+    app[CHANNELS] = tuple(channels)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_endpoint)
+    app.router.add_get("/consistency", consistency_endpoint)
     admin.setup(app)
     return app

@@ -9,3 +9,4 @@ from bot.settings import Settings
 
 SERVICE = web.AppKey("service", FeedService)
 SETTINGS = web.AppKey("settings", Settings)
+CHANNELS: web.AppKey[tuple[str, ...]] = web.AppKey("channels")  # the delivering channels

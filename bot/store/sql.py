@@ -192,12 +192,15 @@ class SqlStore:
             return
         now = time.time()
         # A customer gets the latest truth, not a backlog: a newer revision replaces what is
-        # still waiting for the same incident and target — unless the status differs, so a
-        # change of status (a resolution above all) is always told.
+        # still waiting for the same incident and target — but only back to the last change
+        # of status waiting, so every change of status (a resolution above all) is told.
         await tx.executemany(
             "UPDATE deliveries SET state = 'superseded' WHERE channel = ? AND target = ?"
-            " AND incident_id = ? AND state = 'pending' AND status = ?",
-            [(d.channel, d.target, d.incident_id, d.status) for d in planned],
+            " AND incident_id = ? AND state = 'pending' AND status = ?"
+            " AND id > COALESCE((SELECT max(e.id) FROM deliveries e WHERE e.channel = ?"
+            "   AND e.target = ? AND e.incident_id = ? AND e.state IN ('pending', 'sending')"
+            "   AND e.status <> ?), 0)",
+            [(d.channel, d.target, d.incident_id, d.status) * 2 for d in planned],
         )
         await tx.executemany(
             "INSERT INTO deliveries (idempotency_key, revision, incident_id, channel, target,"

@@ -9,6 +9,8 @@ resets, answers slower than the client's timeout.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import time
 from collections import defaultdict
@@ -38,6 +40,8 @@ class Received:
 class WebhookStandIn:
     faults: FaultPlan = lambda n, target: None
     delay: float = 0.0
+    secret: str | None = None  # when set, X-Unavoz-Signature is checked and counted
+    signatures: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     requests: list[Received] = field(default_factory=list)
     applied: dict[str, Received] = field(default_factory=dict)
     answered: list[tuple[float, str, int]] = field(default_factory=list)
@@ -67,6 +71,10 @@ class WebhookStandIn:
         target = request.match_info["target"]
         now = time.monotonic()
         fault = self.faults(self._count, target)
+        try:
+            raw = await request.read()
+        except ConnectionResetError:  # the sender died mid-request (the crash tests kill it)
+            return web.Response(status=499)
         if self.delay:
             await asyncio.sleep(self.delay)
         if fault is not None:
@@ -86,7 +94,13 @@ class WebhookStandIn:
             else:
                 self.answered.append((now, target, int(kind)))
                 return web.json_response({"ok": False}, status=int(kind))
-        body = await request.json()
+        if self.secret is not None:
+            digest = hmac.new(self.secret.encode(), raw, hashlib.sha256).hexdigest()
+            given = request.headers.get("X-Unavoz-Signature", "")
+            self.signatures[
+                "valid" if hmac.compare_digest(given, f"sha256={digest}") else "bad"
+            ] += 1
+        body = json.loads(raw)
         received = Received(
             at=now,
             target=target,

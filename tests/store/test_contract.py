@@ -130,3 +130,97 @@ def test_sqlite_urls_name_the_file() -> None:
     assert isinstance(store, SqliteStore) and store.path == "data/unavoz.db"
     store = open_store("sqlite:////var/lib/unavoz.db")
     assert isinstance(store, SqliteStore) and store.path == "/var/lib/unavoz.db"
+
+
+# The outbox -------------------------------------------------------------------------------
+
+
+def planner(*specs: tuple[str, str, str]):  # type: ignore[no-untyped-def]
+    """A plan of deliveries (incident, target, status) for whatever revision is recorded."""
+    from bot.delivery.model import NewDelivery
+
+    async def plan(previous: RevisionRecord | None, record: RevisionRecord) -> list[NewDelivery]:
+        return [
+            NewDelivery(record.number, incident, "hook", target, status, "f", f"{record.number}")
+            for incident, target, status in specs
+        ]
+
+    return plan
+
+
+async def test_claims_take_one_delivery_per_target_oldest_first(store: Store) -> None:
+    from bot.delivery.model import DeliveryState, Outcome
+
+    plan = planner(("i1", "a", "identified"), ("i2", "a", "identified"), ("i1", "b", "identified"))
+    await store.record_revision("r: 1\n", author="a", source="cli", plan=plan)
+    first = await store.claim_deliveries("hook", instance="x", limit=10, lease=30)
+    assert [(d.incident_id, d.target, d.attempts) for d in first] == [
+        ("i1", "a", 1),
+        ("i1", "b", 1),
+    ]
+    assert await store.claim_deliveries("hook", instance="y", limit=10, lease=30) == []
+    await store.finish_deliveries(
+        [Outcome(d, DeliveryState.SENT, sent_at=1.0) for d in first], instance="x"
+    )
+    second = await store.claim_deliveries("hook", instance="y", limit=10, lease=30)
+    assert [(d.incident_id, d.target) for d in second] == [("i2", "a")]
+    ledger = await store.ledger("hook")
+    assert {(e.target, e.incident_id, e.revision) for e in ledger} == {
+        ("a", "i1", 1),
+        ("b", "i1", 1),
+    }
+
+
+async def test_a_window_limit_caps_claims_and_an_expired_lease_frees_them(store: Store) -> None:
+    from bot.delivery.model import Limit
+
+    plan = planner(*((f"i{n}", f"t{n}", "identified") for n in range(5)))
+    await store.record_revision("r: 1\n", author="a", source="cli", plan=plan)
+    limits = (Limit(2, 60.0),)
+    got = await store.claim_deliveries("hook", instance="x", limit=10, lease=0.0, limits=limits)
+    assert len(got) == 2
+    later = await store.claim_deliveries("hook", instance="x", limit=10, lease=0.0, limits=limits)
+    assert later == []  # the window is spent, although the leases have expired
+    freed = await store.claim_deliveries("hook", instance="y", limit=10, lease=30)
+    assert {d.target for d in freed} == {f"t{n}" for n in range(5)}  # expired leases reclaimed
+    assert {d.attempts for d in freed if d.target in {"t0", "t1"}} == {2}
+
+
+async def test_supersession_keeps_every_change_of_status(store: Store) -> None:
+    await store.record_revision(
+        "r: 1\n", author="a", source="cli", plan=planner(("i", "t", "identified"))
+    )
+    await store.record_revision(
+        "r: 2\n", author="a", source="cli", plan=planner(("i", "t", "identified"))
+    )
+    assert await store.delivery_counts() == {"superseded": 1, "pending": 1}
+    await store.record_revision(
+        "r: 3\n", author="a", source="cli", plan=planner(("i", "t", "resolved"))
+    )
+    await store.record_revision(
+        "r: 4\n", author="a", source="cli", plan=planner(("i", "t", "identified"))
+    )
+    # Revision 4 (identified again) may not swallow revision 2: the resolution lies between.
+    assert await store.delivery_counts() == {"superseded": 1, "pending": 3}
+
+
+async def test_retry_and_permanent_failure_are_recorded(store: Store) -> None:
+    from bot.delivery.model import DeliveryState, Outcome
+
+    await store.record_revision(
+        "r: 1\n", author="a", source="cli", plan=planner(("i", "t", "identified"), ("i", "u", "x"))
+    )
+    claimed = await store.claim_deliveries("hook", instance="x", limit=10, lease=30)
+    retry, fail = claimed
+    await store.finish_deliveries(
+        [
+            Outcome(retry, DeliveryState.PENDING, error="HTTP 500", retry_at=4e9),
+            Outcome(fail, DeliveryState.FAILED, error="HTTP 403"),
+        ],
+        instance="x",
+    )
+    assert await store.claim_deliveries("hook", instance="x", limit=10, lease=30) == []
+    assert await store.next_attempt_at("hook") == 4e9
+    [figures] = await store.channel_figures()
+    assert (figures.pending, figures.retrying, figures.failed) == (1, 1, 1)
+    assert figures.last_error in {"HTTP 500", "HTTP 403"}

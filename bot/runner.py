@@ -63,7 +63,7 @@ class Unavoz:
         postgres = isinstance(store, PostgresStore)
         # With several instances a dead one's claims wait out their lease; keep it short.
         engine = DeliveryEngine(
-            store, adapters, instance=instance, lease=10.0 if postgres else 30.0
+            store, adapters, instance=instance, lease=10.0 if postgres else 30.0, shared=postgres
         )
         role = SchedulerRole(
             service,

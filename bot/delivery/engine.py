@@ -58,6 +58,14 @@ class SlidingWindow:
         self._times: deque[float] = deque()
         self._lock = asyncio.Lock()
 
+    def free_in(self) -> float:
+        """Seconds until the window has room again (0: it has room now)."""
+        now = self.clock()
+        live = [t for t in self._times if t > now - self.limit.seconds]
+        if len(live) < self.limit.count:
+            return 0.0
+        return live[-self.limit.count] + self.limit.seconds - now
+
     async def acquire(self) -> None:
         async with self._lock:
             while True:
@@ -81,6 +89,7 @@ class DeliveryEngine:
         lease: float = 30.0,
         poll: float = 0.5,
         backoff: Backoff | None = None,
+        shared: bool = False,
     ) -> None:
         self.store = store
         self.adapters = {adapter.name: adapter for adapter in adapters}
@@ -88,8 +97,20 @@ class DeliveryEngine:
         self.workers = workers
         self.lease = lease
         self.poll = poll
+        # Alone on its store, a worker records a batch and claims the next in one transaction.
+        # When instances share the store, it records first, so the targets it releases can go
+        # to whichever instance claims next: the work is shared, not kept.
+        self.shared = shared
         self.backoff = backoff or Backoff()
         self._wake: dict[str, asyncio.Event] = {name: asyncio.Event() for name in self.adapters}
+        self.sent = 0  # deliveries this engine has sent (benchmarks and tests watch it)
+        # Metric children looked up once: a label lookup per delivery shows in the fan-out bench.
+        self._seconds = {name: metrics.DELIVERY_SECONDS.labels(name) for name in self.adapters}
+        self._counted = {
+            (name, result): metrics.DELIVERIES.labels(name, result)
+            for name in self.adapters
+            for result in ("sent", "retry", "retry_later", "failed")
+        }
         self._windows = {
             name: [SlidingWindow(limit) for limit in adapter.limits]
             for name, adapter in self.adapters.items()
@@ -117,53 +138,88 @@ class DeliveryEngine:
                     await task
 
     async def drain_once(self, channel: str) -> int:
-        """Claim and send one batch of `channel` (tests and benchmarks step with this)."""
+        """Claim, send and record one batch of `channel` (tests and benchmarks step with this)."""
         adapter = self.adapters[channel]
         claimed = await self._claim(adapter)
         if claimed:
-            await self._send_batch(adapter, claimed)
+            await self._record(await self._send_batch(adapter, claimed))
         return len(claimed)
 
-    async def _claim(self, adapter: ChannelAdapter) -> list[Delivery]:
+    async def _claim(
+        self, adapter: ChannelAdapter, finished: Sequence[Outcome] = ()
+    ) -> list[Delivery]:
         return await self.store.claim_deliveries(
             adapter.name,
             instance=self.instance,
             limit=adapter.batch,
             lease=self.lease,
             limits=adapter.limits,
+            finished=finished,
+            # Sharing the store, take half of what may go and call the others for the rest.
+            share=0.5 if self.shared else 1.0,
         )
+
+    async def _record(self, outcomes: Sequence[Outcome]) -> None:
+        # Recorded even if this worker is being cancelled: a sent message must be known sent.
+        await asyncio.shield(self.store.finish_deliveries(outcomes, instance=self.instance))
 
     async def _worker(self, adapter: ChannelAdapter, stop: asyncio.Event) -> None:
         wake = self._wake[adapter.name]
-        while not stop.is_set():
-            try:
-                claimed = await self._claim(adapter)
-            except Exception:
-                log.exception("claiming %s deliveries failed; trying again", adapter.name)
-                claimed = []
-            if claimed:
-                await self._send_batch(adapter, claimed)
-                continue
-            wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_first(wake, stop), await self._idle_wait(adapter))
+        finished: list[Outcome] = []
+        try:
+            while not stop.is_set():
+                try:
+                    if self.shared and finished:
+                        await self._record(finished)
+                        finished = []
+                    claimed = await asyncio.shield(self._claim(adapter, finished))
+                    finished = []
+                except Exception:
+                    log.exception("claiming %s deliveries failed; trying again", adapter.name)
+                    await asyncio.sleep(self.poll)
+                    continue
+                if claimed:
+                    log.debug(
+                        "%s claimed %d %s deliveries", self.instance, len(claimed), adapter.name
+                    )
+                    if self.shared:
+                        # Every instance hears this, this one included: whoever is idle
+                        # races for the other half on equal terms.
+                        await self.store.notify_work()
+                    finished = await self._send_batch(adapter, claimed)
+                    continue
+                wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(_first(wake, stop), await self._idle_wait(adapter))
+        finally:
+            if finished:
+                await self._record(finished)
 
     async def _idle_wait(self, adapter: ChannelAdapter) -> float:
-        due = await self.store.next_attempt_at(adapter.name)
-        if due is None:
-            return self.poll
-        return min(self.poll, max(0.01, due - time.time()))
+        """How long to sleep when nothing could be claimed.
 
-    async def _send_batch(self, adapter: ChannelAdapter, claimed: list[Delivery]) -> None:
+        Until the earliest retry falls due, if that is sooner than the poll. A delivery
+        already due but not claimable waits behind its target's message in flight (whose
+        worker claims it next, in the same transaction) or for a rate window to open:
+        polling faster would only spin on the database.
+        """
+        full = [w.free_in() for w in self._windows[adapter.name]]
+        if any(full):  # a ceiling was reached: come back exactly when it lifts
+            return min(self.poll, max(full) + 0.001)
+        due = await self.store.next_attempt_at(adapter.name)
+        now = time.time()
+        if due is None or due <= now:
+            return self.poll
+        return min(self.poll, max(0.01, due - now))
+
+    async def _send_batch(self, adapter: ChannelAdapter, claimed: list[Delivery]) -> list[Outcome]:
         gate = asyncio.Semaphore(adapter.concurrency)
 
         async def one(delivery: Delivery) -> Outcome:
             async with gate:
                 return await self._send(adapter, delivery)
 
-        outcomes = await asyncio.gather(*(one(d) for d in claimed))
-        # Recorded even if this worker is being cancelled: a sent message must be known sent.
-        await asyncio.shield(self.store.finish_deliveries(outcomes, instance=self.instance))
+        return list(await asyncio.gather(*(one(d) for d in claimed)))
 
     async def _send(self, adapter: ChannelAdapter, delivery: Delivery) -> Outcome:
         for window in self._windows[adapter.name]:
@@ -183,7 +239,7 @@ class DeliveryEngine:
             log.exception("%s adapter crashed on delivery %d", adapter.name, delivery.id)
             delay = self.backoff.delay(delivery.attempts)
             return self._outcome(delivery, "retry", retry_in=delay, error=repr(exc))
-        metrics.DELIVERY_SECONDS.labels(adapter.name).observe(time.perf_counter() - started)
+        self._seconds[adapter.name].observe(time.perf_counter() - started)
         return self._outcome(delivery, "sent")
 
     def _outcome(
@@ -194,9 +250,10 @@ class DeliveryEngine:
         retry_in: float = 0.0,
         error: str | None = None,
     ) -> Outcome:
-        metrics.DELIVERIES.labels(delivery.channel, result).inc()
+        self._counted[(delivery.channel, result)].inc()
         now = time.time()
         if result == "sent":
+            self.sent += 1
             return Outcome(delivery, DeliveryState.SENT, sent_at=now)
         if result == "failed":
             return Outcome(delivery, DeliveryState.FAILED, error=error)

@@ -57,6 +57,8 @@ class Planner:
         fingerprint = current.statement(incident.id).facts_fingerprint()
         out = []
         for target in adapter.targets(current, incident):
+            if not incident.is_open and target.id not in told_before:
+                continue  # a new target is not told about incidents already over
             payload = adapter.payload(current, incident, target, now)
             if told_before.get(target.id) == payload:
                 continue

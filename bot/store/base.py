@@ -91,7 +91,11 @@ class Store(Protocol):
         lease: float,
         limits: Sequence[Limit] = (),
         now: float | None = None,
+        finished: Sequence[Outcome] = (),
+        share: float = 1.0,
     ) -> list[Delivery]: ...
+
+    async def notify_work(self) -> None: ...
 
     async def finish_deliveries(self, outcomes: Sequence[Outcome], *, instance: str) -> None: ...
 

@@ -10,10 +10,12 @@ stores pass the same contract tests because they are the same code.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import math
 import time
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -28,8 +30,8 @@ from bot.store.base import BeforeCommit, Planner, RevisionRecord, document_hash
 
 _REVISION_COLUMNS = "number, content_hash, author, source, created_at, document"
 _DELIVERY_COLUMNS = (
-    "id, idempotency_key, revision, incident_id, channel, target, status, fingerprint,"
-    " payload, attempts"
+    "d.id, d.idempotency_key, d.revision, d.incident_id, d.channel, d.target, d.status,"
+    " d.fingerprint, p.body, d.attempts"
 )
 # Rate-limit windows older than this are of no use to any limit (X's is 15 minutes).
 SEND_LOG_HORIZON = 3600.0
@@ -76,6 +78,10 @@ class LedgerEntry:
     delivered_at: float
 
 
+def payload_hash(body: str) -> str:
+    return hashlib.blake2b(body.encode("utf-8"), digest_size=16).hexdigest()
+
+
 def _revision(row: Sequence[Any]) -> RevisionRecord:
     created = row[4]
     return RevisionRecord(
@@ -90,7 +96,7 @@ def _revision(row: Sequence[Any]) -> RevisionRecord:
     )
 
 
-def _delivery(row: Sequence[Any]) -> Delivery:
+def _delivery(row: Sequence[Any], claimed: bool = False) -> Delivery:
     return Delivery(
         id=int(row[0]),
         idempotency_key=row[1],
@@ -101,7 +107,7 @@ def _delivery(row: Sequence[Any]) -> Delivery:
         status=row[6],
         fingerprint=row[7],
         payload=row[8],
-        attempts=int(row[9]),
+        attempts=int(row[9]) + (1 if claimed else 0),  # the claim counts as an attempt
     )
 
 
@@ -139,6 +145,9 @@ class SqlStore:
 
     async def _announce(self, tx: Tx, record: RevisionRecord, deliveries: int) -> None:
         """Tell other instances, on commit, that a revision (and its deliveries) exists."""
+
+    async def notify_work(self) -> None:
+        """Wake other instances' workers (only PostgreSQL has other instances)."""
 
     def _timestamp(self, moment: dt.datetime) -> Any:
         return moment.isoformat()
@@ -202,10 +211,15 @@ class SqlStore:
             "   AND e.status <> ?), 0)",
             [(d.channel, d.target, d.incident_id, d.status) * 2 for d in planned],
         )
+        hashes = [payload_hash(d.payload) for d in planned]
+        await tx.executemany(
+            "INSERT INTO payloads (hash, body) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING",
+            list({h: (h, d.payload) for h, d in zip(hashes, planned, strict=True)}.values()),
+        )
         await tx.executemany(
             "INSERT INTO deliveries (idempotency_key, revision, incident_id, channel, target,"
-            " status, fingerprint, payload, state, next_attempt_at, created_at, target_limit,"
-            " target_window) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+            " status, fingerprint, payload_hash, state, next_attempt_at, created_at,"
+            " target_limit, target_window) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
             [
                 (
                     d.idempotency_key,
@@ -215,13 +229,13 @@ class SqlStore:
                     d.target,
                     d.status,
                     d.fingerprint,
-                    d.payload,
+                    h,
                     now,
                     now,
                     d.target_limit.count if d.target_limit else None,
                     d.target_limit.seconds if d.target_limit else None,
                 )
-                for d in planned
+                for d, h in zip(planned, hashes, strict=True)
             ],
         )
 
@@ -262,15 +276,21 @@ class SqlStore:
         lease: float,
         limits: Sequence[Limit] = (),
         now: float | None = None,
+        finished: Sequence[Outcome] = (),
+        share: float = 1.0,
     ) -> list[Delivery]:
         """Claim up to `limit` deliveries that may go now, in order, within the rate limits.
 
         Only the oldest unfinished delivery of each target is claimable, so a target's
         messages arrive in order and one at a time; a lease that expires (its instance
-        died) makes a delivery claimable again.
+        died) makes a delivery claimable again. `finished` — the outcomes of the worker's
+        previous batch — are recorded first, in the same transaction, so a target's next
+        delivery can be claimed without a round trip of its own. With `share` < 1, only
+        that fraction of what could go now is taken, leaving the rest to other workers.
         """
         now = time.time() if now is None else now
         async with self._transaction() as tx:
+            await self._record_outcomes(tx, finished)
             await self._lock_channel(tx, channel)
             await tx.execute(
                 "UPDATE deliveries SET state = 'pending', claimed_by = NULL, lease_until = NULL"
@@ -288,11 +308,14 @@ class SqlStore:
                 budget = min(budget, window.count - int(rows[0][0]))
             if budget <= 0:
                 return []
+            # The head of each target's queue (its oldest unfinished delivery) is the only
+            # one that may go; one grouped pass over the queue index finds them all.
             rows = await tx.fetch(
                 f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d"
-                " WHERE d.channel = ? AND d.state = 'pending' AND d.next_attempt_at <= ?"
-                " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.channel = d.channel"
-                "   AND e.target = d.target AND e.state IN ('pending', 'sending') AND e.id < d.id)"
+                " JOIN payloads p ON p.hash = d.payload_hash"
+                " WHERE d.id IN (SELECT min(q.id) FROM deliveries q WHERE q.channel = ?"
+                "   AND q.state IN ('pending', 'sending') GROUP BY q.target)"
+                " AND d.state = 'pending' AND d.next_attempt_at <= ?"
                 " AND (d.target_limit IS NULL OR (SELECT count(*) FROM send_log s"
                 "   WHERE s.channel = d.channel AND s.target = d.target"
                 "   AND s.at > ? - d.target_window - ?) < d.target_limit)"
@@ -303,67 +326,75 @@ class SqlStore:
                 TARGET_WINDOW_MARGIN,
                 budget,
             )
-            claimed = [_delivery(row) for row in rows]
+            if share < 1.0:
+                rows = rows[: max(1, math.ceil(len(rows) * share))]
+            claimed = [_delivery(row, claimed=True) for row in rows]
             if claimed:
                 await tx.executemany(
                     "UPDATE deliveries SET state = 'sending', claimed_by = ?, claimed_at = ?,"
                     " lease_until = ?, attempts = attempts + 1 WHERE id = ?",
                     [(instance, now, now + lease, d.id) for d in claimed],
                 )
+                # Only limited sends need remembering: the channel's, or a target's own.
+                only_limited = "" if limits else " AND target_limit IS NOT NULL"
                 await tx.executemany(
-                    "INSERT INTO send_log (channel, target, at) VALUES (?, ?, ?)",
-                    [(channel, d.target, now) for d in claimed],
+                    "INSERT INTO send_log (channel, target, at)"
+                    f" SELECT channel, target, ? FROM deliveries WHERE id = ?{only_limited}",
+                    [(now, d.id) for d in claimed],
                 )
-        return [replace(d, attempts=d.attempts + 1) for d in claimed]
+        return claimed
 
     async def finish_deliveries(self, outcomes: Sequence[Outcome], *, instance: str) -> None:
         """Record what happened to claimed deliveries, and what each target now tells."""
         if not outcomes:
             return
+        async with self._transaction() as tx:
+            await self._record_outcomes(tx, outcomes)
+
+    async def _record_outcomes(self, tx: Tx, outcomes: Sequence[Outcome]) -> None:
         sent = [o for o in outcomes if o.state is DeliveryState.SENT]
         retry = [o for o in outcomes if o.state is DeliveryState.PENDING]
         failed = [o for o in outcomes if o.state is DeliveryState.FAILED]
-        async with self._transaction() as tx:
-            if sent:
-                await tx.executemany(
-                    "UPDATE deliveries SET state = 'sent', sent_at = ?, last_error = NULL,"
-                    " lease_until = NULL WHERE id = ?",
-                    [(o.sent_at, o.delivery.id) for o in sent],
-                )
-                await tx.executemany(
-                    "INSERT INTO ledger (channel, target, incident_id, revision, fingerprint,"
-                    " status, payload, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (channel, target, incident_id) DO UPDATE SET"
-                    " revision = excluded.revision, fingerprint = excluded.fingerprint,"
-                    " status = excluded.status, payload = excluded.payload,"
-                    " delivered_at = excluded.delivered_at"
-                    " WHERE ledger.revision <= excluded.revision",
-                    [
-                        (
-                            o.delivery.channel,
-                            o.delivery.target,
-                            o.delivery.incident_id,
-                            o.delivery.revision,
-                            o.delivery.fingerprint,
-                            o.delivery.status,
-                            o.delivery.payload,
-                            o.sent_at,
-                        )
-                        for o in sent
-                    ],
-                )
-            if retry:
-                await tx.executemany(
-                    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?,"
-                    " last_error = ?, claimed_by = NULL, lease_until = NULL WHERE id = ?",
-                    [(o.retry_at, o.error, o.delivery.id) for o in retry],
-                )
-            if failed:
-                await tx.executemany(
-                    "UPDATE deliveries SET state = 'failed', last_error = ?, lease_until = NULL"
-                    " WHERE id = ?",
-                    [(o.error, o.delivery.id) for o in failed],
-                )
+        if sent:
+            await tx.executemany(
+                "UPDATE deliveries SET state = 'sent', sent_at = ?, last_error = NULL,"
+                " lease_until = NULL WHERE id = ?",
+                [(o.sent_at, o.delivery.id) for o in sent],
+            )
+            await tx.executemany(
+                "INSERT INTO ledger (channel, target, incident_id, revision, fingerprint,"
+                " status, payload_hash, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (channel, target, incident_id) DO UPDATE SET"
+                " revision = excluded.revision, fingerprint = excluded.fingerprint,"
+                " status = excluded.status, payload_hash = excluded.payload_hash,"
+                " delivered_at = excluded.delivered_at"
+                " WHERE ledger.revision <= excluded.revision",
+                [
+                    (
+                        o.delivery.channel,
+                        o.delivery.target,
+                        o.delivery.incident_id,
+                        o.delivery.revision,
+                        o.delivery.fingerprint,
+                        o.delivery.status,
+                        payload_hash(o.delivery.payload),
+                        o.sent_at,
+                    )
+                    for o in sent
+                ],
+            )
+        if retry:
+            await tx.executemany(
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?,"
+                " last_error = ?, claimed_by = NULL, lease_until = NULL WHERE id = ?",
+                [(o.retry_at, o.error, o.delivery.id) for o in retry],
+            )
+        if failed:
+            await tx.executemany(
+                "UPDATE deliveries SET state = 'failed', last_error = ?, lease_until = NULL"
+                " WHERE id = ?",
+                [(o.error, o.delivery.id) for o in failed],
+            )
 
     async def release_claims(self, *, instance: str | None = None) -> int:
         """Make deliveries claimed by `instance` (or by anyone) claimable again at once."""
@@ -399,11 +430,12 @@ class SqlStore:
     # Ledger and consistency ------------------------------------------------------------
 
     async def ledger(self, channel: str | None = None) -> list[LedgerEntry]:
-        condition = "" if channel is None else " WHERE channel = ?"
+        condition = "" if channel is None else " WHERE l.channel = ?"
         async with self._transaction() as tx:
             rows = await tx.fetch(
-                "SELECT channel, target, incident_id, revision, fingerprint, status, payload,"
-                f" delivered_at FROM ledger{condition} ORDER BY channel, target, incident_id",
+                "SELECT l.channel, l.target, l.incident_id, l.revision, l.fingerprint, l.status,"
+                " p.body, l.delivered_at FROM ledger l JOIN payloads p ON p.hash = l.payload_hash"
+                f"{condition} ORDER BY l.channel, l.target, l.incident_id",
                 *([] if channel is None else [channel]),
             )
         return [

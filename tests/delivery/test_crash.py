@@ -59,7 +59,7 @@ class Instance:
         env = {
             **os.environ,
             "UNAVOZ_DATABASE_URL": database,
-            "UNAVOZ_LOG_LEVEL": "WARNING",
+            "UNAVOZ_LOG_LEVEL": os.environ.get("UNAVOZ_TEST_LOG_LEVEL", "WARNING"),
         }
         self.port = port
         self.log = log.open("a")

@@ -54,15 +54,20 @@ async def test_two_instances_share_a_fan_out_and_survive_losing_one(
     standin = await WebhookStandIn(delay=0.002).start()
     urls = [standin.url(f"t{n}") for n in range(TARGETS)]
     base = feed_file.read_text(encoding="utf-8")
-    write_like_an_editor(feed_file, feed_text(base, urls, 0))
+    write_like_an_editor(feed_file, feed_text(base, [], 0))  # nobody to tell yet
     async with fresh_postgres() as database:
         first = Instance(feed_file, database, free_port(), tmp_path / "a.log")
         await first.wait_up()
         second = Instance(feed_file, database, free_port(), tmp_path / "b.log")
         await second.wait_up()
         try:
-            # Both drain revision 1's fan-out together.
-            await wait_in_sync(first, await latest_revision(database))
+            # The webhooks are added: both instances drain that revision's fan-out together.
+            write_like_an_editor(feed_file, feed_text(base, urls, 0))
+            for _ in range(100):
+                if await latest_revision(database) == 2:
+                    break
+                await asyncio.sleep(0.05)
+            await wait_in_sync(first, 2)
             assert standin.raw_duplicates() == 0
             assert len(standin.applied) == TARGETS * (EXTRA + 2)
             connection = await asyncpg.connect(database)

@@ -1,3 +1,9 @@
+-- What deliveries say, stored once: a fan-out tells thousands of targets the same thing.
+CREATE TABLE payloads (
+    hash TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
+
 -- The outbox: every delivery a revision needs, written in the revision's transaction.
 CREATE TABLE deliveries (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -8,7 +14,7 @@ CREATE TABLE deliveries (
     target          TEXT    NOT NULL,
     status          TEXT    NOT NULL,
     fingerprint     TEXT    NOT NULL,
-    payload         TEXT    NOT NULL,
+    payload_hash    TEXT    NOT NULL REFERENCES payloads (hash),
     state           TEXT    NOT NULL DEFAULT 'pending',
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at REAL    NOT NULL,
@@ -38,7 +44,7 @@ CREATE TABLE ledger (
     revision      INTEGER NOT NULL,
     fingerprint   TEXT    NOT NULL,
     status        TEXT    NOT NULL,
-    payload       TEXT    NOT NULL,
+    payload_hash  TEXT    NOT NULL REFERENCES payloads (hash),
     delivered_at  REAL    NOT NULL,
     PRIMARY KEY (channel, target, incident_id)
 );

@@ -1,0 +1,331 @@
+"""Fan-out: 50,000 deliveries through the outbox to a local HTTP stand-in, SQLite and PostgreSQL.
+
+In the same run, a bare aiohttp loop sends the same requests (same bodies, same
+concurrency) to the same stand-in: the baseline. Prints deliveries/s of each and
+the ratio (target ≥ 0.8 with limits lifted), the rate achieved under a 1,000/s
+ceiling (target ≥ 0.95 of it), and each phase's peak memory (every phase runs in
+its own process).
+
+    .venv/bin/python bench/fanout.py [--deliveries 50000] [--targets 1000]
+        [--postgres postgresql://postgres@127.0.0.1:5432/test] [--ceiling 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.delivery.engine import DeliveryEngine  # noqa: E402
+from bot.delivery.model import Delivery, Limit, NewDelivery  # noqa: E402
+from bot.store import RevisionRecord, open_store  # noqa: E402
+from channels.webhook import WebhookChannel  # noqa: E402
+
+PAYLOAD = json.dumps(
+    {
+        "incident": "fibre-outage-north",
+        "status": "investigating",
+        "eta": None,
+        "next_update_by": "2026-11-24T13:30:00+01:00",
+        "text": {
+            "es": "Sin fibra en el distrito Norte — estado: investigando. " * 4,
+            "en": "No fibre in the North district — status: investigating. " * 4,
+        },
+    },
+    ensure_ascii=False,
+)
+WORKERS, CONCURRENCY = 3, 64
+
+
+# The stand-in: its own process, so neither side's event loop helps the other. -----------
+
+
+def serve(port_file: str) -> None:
+    async def ok(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(text='{"ok":true}', content_type="application/json")
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_post("/t/{target}", ok)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        await asyncio.to_thread(Path(port_file).write_text, str(port))
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+# Phases -----------------------------------------------------------------------------------
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def baseline(port: int, deliveries: int, targets: int) -> dict[str, float]:
+    """The same requests, sent by a bare aiohttp loop with the engine's concurrency."""
+    channel = WebhookChannel(secret="bench")
+    gate = asyncio.Semaphore(WORKERS * CONCURRENCY)
+    async with aiohttp.ClientSession() as session:
+
+        async def one(n: int) -> None:
+            delivery = Delivery(
+                n,
+                uuid.uuid4().hex,
+                1,
+                f"i{n // targets}",
+                "webhook",
+                f"http://127.0.0.1:{port}/t/{n % targets}",
+                "x",
+                "f",
+                PAYLOAD,
+                1,
+            )
+            body = PAYLOAD.encode()
+            async with (
+                gate,
+                session.post(
+                    delivery.target, data=body, headers=channel.headers(delivery, body)
+                ) as response,
+            ):
+                await response.read()
+                assert response.status == 200
+
+        started, cpu = time.perf_counter(), cpu_seconds()
+        await asyncio.gather(*(one(n) for n in range(deliveries)))
+        elapsed = time.perf_counter() - started
+    return {
+        "rate": deliveries / elapsed,
+        "seconds": elapsed,
+        "cpu_us": (cpu_seconds() - cpu) / deliveries * 1e6,
+        "peak_mb": peak_mb(),
+    }
+
+
+async def engine(
+    port: int, url: str, deliveries: int, targets: int, ceiling: float | None
+) -> dict[str, float]:
+    limits = (Limit(int(ceiling), 1.0),) if ceiling else ()
+    channel = WebhookChannel(secret="bench", limits=limits)
+    async with open_store(url) as store:
+
+        async def plan(_: RevisionRecord | None, record: RevisionRecord) -> list[NewDelivery]:
+            return [
+                NewDelivery(
+                    record.number,
+                    f"i{n // targets}",
+                    "webhook",
+                    f"http://127.0.0.1:{port}/t/{n % targets}",
+                    "investigating",
+                    "f",
+                    PAYLOAD,
+                )
+                for n in range(deliveries)
+            ]
+
+        planned = time.perf_counter()
+        await store.record_revision(uuid.uuid4().hex, author="bench", source="bench", plan=plan)
+        planning = time.perf_counter() - planned
+        worker = DeliveryEngine(
+            store, [channel], workers=WORKERS, poll=0.05, shared=url.startswith("postgresql")
+        )
+        stop = asyncio.Event()
+        async with channel:
+            started, cpu = time.perf_counter(), cpu_seconds()
+            task = asyncio.create_task(worker.run(stop))
+            while worker.sent < deliveries:  # noqa: ASYNC110 - polling a counter is the point
+                await asyncio.sleep(0.01)
+            elapsed = time.perf_counter() - started
+            stop.set()
+            await task
+    # Under a ceiling the window lets its first `ceiling` go at once: the steady rate is
+    # what follows that burst.
+    burst = min(ceiling or 0, deliveries - 1)
+    return {
+        "rate": (deliveries - burst) / elapsed,
+        "cpu_us": (cpu_seconds() - cpu) / deliveries * 1e6,
+        "seconds": elapsed,
+        "planning_seconds": planning,
+        "peak_mb": peak_mb(),
+    }
+
+
+def phase(args: argparse.Namespace) -> None:
+    if args.phase == "baseline":
+        result = asyncio.run(baseline(args.port, args.deliveries, args.targets))
+    else:
+        result = asyncio.run(
+            engine(args.port, args.url, args.deliveries, args.targets, args.ceiling)
+        )
+    print(json.dumps(result))
+
+
+# Orchestration ----------------------------------------------------------------------------
+
+
+def run_phase(
+    port: int, name: str, deliveries: int, targets: int, url: str = "", ceiling: float | None = None
+) -> dict[str, float]:
+    command = [
+        sys.executable,
+        __file__,
+        "--phase",
+        name,
+        "--port",
+        str(port),
+        "--deliveries",
+        str(deliveries),
+        "--targets",
+        str(targets),
+        "--url",
+        url,
+    ]
+    command += ["--ceiling", str(ceiling or 0)]  # 0: no ceiling
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def fresh_postgres(server: str) -> str | None:
+    import asyncpg
+
+    name = f"unavoz_bench_{uuid.uuid4().hex[:8]}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(server)
+        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.close()
+
+    try:
+        asyncio.run(create())
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"PostgreSQL skipped: {exc}")
+        return None
+    return f"{server.rsplit('/', 1)[0]}/{name}"
+
+
+def drop_postgres(server: str, url: str) -> None:
+    import asyncpg
+
+    async def drop() -> None:
+        connection = await asyncpg.connect(server)
+        await connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        await connection.close()
+
+    asyncio.run(drop())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=50_000)
+    parser.add_argument("--targets", type=int, default=1_000)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--ceiling", type=float, default=1000.0)
+    parser.add_argument("--ceiling-deliveries", type=int, default=10_000)
+    parser.add_argument("--phase", choices=["baseline", "engine", "serve"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--url", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--port-file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase == "serve":
+        serve(args.port_file)
+        return
+    if args.phase:
+        phase(args)
+        return
+
+    workdir = Path(tempfile.mkdtemp(prefix="unavoz-bench-"))
+    port_file = workdir / "port"
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--phase", "serve", "--port-file", str(port_file)]
+    )
+    try:
+        while not port_file.exists() or not port_file.read_text():
+            time.sleep(0.05)
+        port = int(port_file.read_text())
+        n, targets = args.deliveries, args.targets
+        print(
+            f"{n} deliveries to {targets} targets, payload {len(PAYLOAD.encode())} bytes,"
+            f" {WORKERS} workers × {CONCURRENCY} concurrent requests; stand-in on :{port}"
+        )
+        rows: list[tuple[str, dict[str, float], dict[str, float] | None]] = []
+        bare = run_phase(port, "baseline", n, targets)
+        sqlite = run_phase(port, "engine", n, targets, f"sqlite:///{workdir}/bench.db")
+        rows.append(("SQLite, no ceiling", sqlite, bare))
+        pg_url = fresh_postgres(args.postgres) if args.postgres else None
+        if pg_url:
+            try:
+                rows.append(
+                    ("PostgreSQL, no ceiling", run_phase(port, "engine", n, targets, pg_url), bare)
+                )
+            finally:
+                drop_postgres(args.postgres, pg_url)
+        limited = run_phase(
+            port,
+            "engine",
+            args.ceiling_deliveries,
+            targets,
+            f"sqlite:///{workdir}/limited.db",
+            ceiling=args.ceiling,
+        )
+        rows.append((f"SQLite, ceiling {args.ceiling:.0f}/s", limited, None))
+        print()
+        print(
+            f"{'run':<26}{'deliveries/s':>14}{'baseline/s':>12}{'ratio':>8}"
+            f"{'planning s':>12}{'CPU µs/dlv':>12}{'peak MB':>9}"
+        )
+        print(
+            f"{'bare aiohttp loop':<26}{bare['rate']:>14.0f}{'':>12}{'':>8}{'':>12}"
+            f"{bare['cpu_us']:>12.0f}{bare['peak_mb']:>9.0f}"
+        )
+        for name, result, base in rows:
+            if base is not None:
+                ratio = result["rate"] / base["rate"]
+                tail = f"{base['rate']:>12.0f}{ratio:>8.2f}"
+            else:
+                ratio = result["rate"] / args.ceiling
+                tail = f"{'':>12}{ratio:>8.2f}"
+            print(
+                f"{name:<26}{result['rate']:>14.0f}{tail}"
+                f"{result['planning_seconds']:>12.2f}{result['cpu_us']:>12.0f}"
+                f"{result['peak_mb']:>9.0f}"
+            )
+        print()
+        print(
+            "targets: ratio ≥ 0.80 against the bare loop with no ceiling;"
+            " ≥ 0.95 of the ceiling when limited (ratio column is rate/ceiling there;"
+            " the rate counts what follows the window's first burst)"
+        )
+        print(f"this machine: {os.cpu_count()} CPUs shared by the stand-in and the sender")
+    finally:
+        server.terminate()
+        server.wait()
+        for path in workdir.iterdir():
+            path.unlink()
+        workdir.rmdir()
+
+
+if __name__ == "__main__":
+    main()

@@ -20,10 +20,12 @@ from bot.settings import Settings
 from bot.state import FeedState
 from bot.store import Store, open_store
 from bot.store.postgres import PostgresStore
+from bot.tasks import settle
 from bot.watcher import watch_feed
 from channels import ChannelAdapter, build_adapters
 
 log = logging.getLogger("unavoz")
+STOP_GRACE = 15.0  # seconds in-flight deliveries get to finish when told to stop
 
 # Channels whose delivery adapters are still to come: each says why it is quiet.
 _CREDENTIALS = {
@@ -98,11 +100,8 @@ class Unavoz:
             try:
                 await stop.wait()
             finally:
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                # Deliveries in flight finish and are recorded, so a stop resends nothing.
+                await settle(tasks, grace=STOP_GRACE)
 
     def _heard(self) -> None:
         """Another instance recorded a revision or queued work."""

@@ -32,6 +32,7 @@ from bot.delivery.model import (
     TransientError,
 )
 from bot.store import Store
+from bot.tasks import settle
 from channels.adapter import ChannelAdapter
 
 log = logging.getLogger(__name__)
@@ -131,11 +132,7 @@ class DeliveryEngine:
         try:
             await asyncio.gather(*tasks)
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await settle(tasks)
 
     async def drain_once(self, channel: str) -> int:
         """Claim, send and record one batch of `channel` (tests and benchmarks step with this)."""

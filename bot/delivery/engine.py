@@ -50,11 +50,17 @@ class Backoff:
         return ceiling / 2 + ceiling / 2 * float(rng())
 
 
+# A request reaches the channel a little after it leaves; the channel counts arrivals. The
+# window is widened by this much so that network jitter cannot push arrivals over a ceiling.
+JITTER_MARGIN = (1.05, 0.1)  # × seconds, + seconds
+
+
 class SlidingWindow:
     """At most `limit.count` acquisitions in any `limit.seconds`, measured when they happen."""
 
     def __init__(self, limit: Limit, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
+        scale, extra = JITTER_MARGIN
+        self.limit = Limit(limit.count, limit.seconds * scale + extra)
         self.clock = clock
         self._times: deque[float] = deque()
         self._lock = asyncio.Lock()

@@ -75,44 +75,46 @@ class WebhookStandIn:
             raw = await request.read()
         except ConnectionResetError:  # the sender died mid-request (the crash tests kill it)
             return web.Response(status=499)
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if fault is not None:
+        if fault is not None and fault[0] != "slow":
             kind = fault[0]
             if kind == "reset":
                 assert request.transport is not None
                 request.transport.abort()
                 raise asyncio.CancelledError
-            if kind == "slow":
-                await asyncio.sleep(fault[1])
-            elif kind == "429":
-                self.answered.append((now, target, 429))
+            status = 429 if kind == "429" else int(kind)
+            self.answered.append((now, target, status))
+            if kind == "429":
                 return web.json_response(
                     {"ok": False, "error_code": 429, "parameters": {"retry_after": fault[1]}},
                     status=429,
                 )
-            else:
-                self.answered.append((now, target, int(kind)))
-                return web.json_response({"ok": False}, status=int(kind))
+            return web.json_response({"ok": False}, status=status)
+        # Accepted on arrival, in arrival order: a slow answer is slow after the fact, like a
+        # server that applied a request and then stalled before replying.
+        self._accept(request, target, now, raw)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if fault is not None:
+            await asyncio.sleep(fault[1])
+        return web.json_response({"ok": True})
+
+    def _accept(self, request: web.Request, target: str, now: float, raw: bytes) -> None:
         if self.secret is not None:
             digest = hmac.new(self.secret.encode(), raw, hashlib.sha256).hexdigest()
             given = request.headers.get("X-Unavoz-Signature", "")
-            self.signatures[
-                "valid" if hmac.compare_digest(given, f"sha256={digest}") else "bad"
-            ] += 1
-        body = json.loads(raw)
+            valid = hmac.compare_digest(given, f"sha256={digest}")
+            self.signatures["valid" if valid else "bad"] += 1
         received = Received(
             at=now,
             target=target,
             key=request.headers["Idempotency-Key"],
             revision=int(request.headers["X-Unavoz-Revision"]),
             incident=request.headers["X-Unavoz-Incident"],
-            body=body,
+            body=json.loads(raw),
         )
         self.requests.append(received)
         self.applied.setdefault(received.key, received)
         self.answered.append((now, target, 200))
-        return web.json_response({"ok": True})
 
     # What the tests ask --------------------------------------------------------------------
 

@@ -254,6 +254,28 @@ def cmd_incident(args: argparse.Namespace) -> int:
         return 1
 
 
+# ---------------------------------------------------------------- export-static
+
+
+def cmd_export_static(args: argparse.Namespace) -> int:
+    """Export the feed file as it is now (no store needed: a revision 0 of the file)."""
+    from bot.state import FeedState
+    from bot.store import RevisionRecord
+    from bot.web.export import export_static
+
+    try:
+        loaded = load_feed(_feed_path(args.feed))
+    except FeedError as error:
+        print(error, file=sys.stderr)
+        return 1
+    tz = loaded.feed.organization.tz
+    now = parse_when(args.at, dt.datetime.now(tz), tz) if args.at else dt.datetime.now(tz)
+    record = RevisionRecord(0, loaded.content_hash, "export", "file", now, loaded.text)
+    written = export_static(FeedState.build(loaded, record), args.directory, now)
+    print(f"wrote {len(written)} files to {args.directory}")
+    return 0
+
+
 # ---------------------------------------------------------------- audit
 
 
@@ -288,6 +310,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "feed": args.feed or settings.feed,
         "host": args.host or settings.host,
         "port": args.port if args.port is not None else settings.port,
+        "export_static": args.export_static or settings.export_static,
     }
     logging.basicConfig(
         level=os.environ.get("UNAVOZ_LOG_LEVEL", "INFO").upper(),
@@ -354,6 +377,14 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--width", type=int, help="output width (default: the terminal's)")
     preview.set_defaults(handler=cmd_preview)
 
+    export = commands.add_parser(
+        "export-static", help="write the banner JSON, status page and feeds as files"
+    )
+    export.add_argument("directory", help="where to write them")
+    export.add_argument("--feed", help="feed file (default $UNAVOZ_FEED)")
+    export.add_argument("--at", help="pretend it is this time (ISO 8601, 14:30, +2h)")
+    export.set_defaults(handler=cmd_export_static)
+
     audit = commands.add_parser(
         "audit", help="is every channel telling the current revision? (exit 1 if not)"
     )
@@ -370,6 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--feed", help="feed file (default $UNAVOZ_FEED or status_feed.yaml)")
     run.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     run.add_argument("--port", type=int, help="port (default 8080)")
+    run.add_argument(
+        "--export-static", metavar="DIR", help="keep a static export of the public web in DIR"
+    )
     run.set_defaults(handler=cmd_run)
 
     incident = commands.add_parser("incident", help="open, update or resolve an incident")

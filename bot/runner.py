@@ -20,12 +20,14 @@ from bot.settings import Settings
 from bot.state import FeedState
 from bot.store import Store, open_store
 from bot.store.postgres import PostgresStore
-from bot.tasks import settle
+from bot.tasks import first_of, settle
 from bot.watcher import watch_feed
+from bot.web.export import export_static
 from channels import ChannelAdapter, build_adapters
 
 log = logging.getLogger("unavoz")
 STOP_GRACE = 15.0  # seconds in-flight deliveries get to finish when told to stop
+EXPORT_EVERY = 60.0  # seconds between rewrites of the static export without a new revision
 
 # Channels whose delivery adapters are still to come: each says why it is quiet.
 _CREDENTIALS = {
@@ -94,6 +96,11 @@ class Unavoz:
                 await stack.enter_async_context(adapter)
             tasks = [
                 asyncio.create_task(watch_feed(self.service, stop), name="feed-watcher"),
+                *(
+                    [asyncio.create_task(self._keep_exported(stop), name="static-export")]
+                    if self.settings.export_static
+                    else []
+                ),
                 asyncio.create_task(self.engine.run(stop), name="delivery"),
                 asyncio.create_task(self.role.run(stop), name="scheduler-role"),
             ]
@@ -102,6 +109,27 @@ class Unavoz:
             finally:
                 # Deliveries in flight finish and are recorded, so a stop resends nothing.
                 await settle(tasks, grace=STOP_GRACE)
+
+    async def _keep_exported(self, stop: asyncio.Event) -> None:
+        """Rewrite the static export on every revision, and each minute ("today" moves on)."""
+        changed = asyncio.Event()
+
+        async def on_revision(_: FeedState) -> None:
+            changed.set()
+
+        self.service.subscribe(on_revision)
+        directory = self.settings.export_static
+        assert directory is not None
+        while not stop.is_set():
+            changed.clear()
+            try:
+                await asyncio.to_thread(
+                    export_static, self.service.state, directory, self.service.clock()
+                )
+            except OSError:
+                log.exception("could not write the static export to %s", directory)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(first_of(changed, stop), EXPORT_EVERY)
 
     def _heard(self) -> None:
         """Another instance recorded a revision or queued work."""

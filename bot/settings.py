@@ -16,6 +16,8 @@ class Settings:
     port: int = 8080
     # "COUNT/SECONDS", e.g. "50/1": a ceiling for webhooks (the receivers' own limit).
     webhook_rate: str | None = None
+    # Directory `unavoz run` keeps the static web export in (rewritten on every revision).
+    export_static: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -28,6 +30,7 @@ class Settings:
             host=env.get("UNAVOZ_HOST") or default.host,
             port=int(env.get("UNAVOZ_PORT") or default.port),
             webhook_rate=env.get("UNAVOZ_WEBHOOK_RATE") or None,
+            export_static=env.get("UNAVOZ_EXPORT_STATIC") or None,
         )
 
     @property

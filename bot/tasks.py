@@ -16,3 +16,13 @@ async def settle(tasks: Sequence[asyncio.Task[None]], grace: float = 0.0) -> Non
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def first_of(*events: asyncio.Event) -> None:
+    """Return as soon as any of `events` is set."""
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -32,7 +32,7 @@ from bot.delivery.model import (
     TransientError,
 )
 from bot.store import Store
-from bot.tasks import settle
+from bot.tasks import first_of, settle
 from channels.adapter import ChannelAdapter
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ class DeliveryEngine:
                     continue
                 wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_first(wake, stop), await self._idle_wait(adapter))
+                    await asyncio.wait_for(first_of(wake, stop), await self._idle_wait(adapter))
         finally:
             if finished:
                 await self._record(finished)
@@ -261,12 +261,3 @@ class DeliveryEngine:
         if result == "failed":
             return Outcome(delivery, DeliveryState.FAILED, error=error)
         return Outcome(delivery, DeliveryState.PENDING, error=error, retry_at=now + retry_in)
-
-
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.create_task(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

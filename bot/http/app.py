@@ -14,6 +14,7 @@ from bot.http import admin
 from bot.http.keys import CHANNELS, SERVICE, SETTINGS
 from bot.service import FeedService
 from bot.settings import Settings
+from bot.web import routes as web_routes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -75,4 +76,5 @@ def create_app(
     app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_get("/consistency", consistency_endpoint)
     admin.setup(app)
+    web_routes.setup(app)
     return app

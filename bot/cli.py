@@ -24,7 +24,9 @@ from bot.feed.changes import (
     ChangeError,
     OpenIncident,
     ResolveIncident,
+    TimeInputError,
     UpdateIncident,
+    parse_when,
 )
 from bot.feed.loader import load_feed
 from bot.feed.models import CHANNEL_NAMES, Feed, Kind, Severity, Status
@@ -34,7 +36,6 @@ from bot.settings import Settings
 
 SCHEMA_FILE = "status_feed.schema.json"
 _LOCALE_TEXT = re.compile(r"^(?P<locale>[a-z]{2,3}(?:_[A-Z]{2})?)=(?P<text>.*)$", re.DOTALL)
-_RELATIVE = re.compile(r"^\+?(?P<amount>\d+)\s*(?P<unit>m|min|h|d)$")
 
 
 def _settings() -> Settings:
@@ -111,27 +112,6 @@ def _terminal_width() -> int:
 
 
 # ---------------------------------------------------------------- incident changes
-
-
-def parse_when(text: str, now: dt.datetime, tz: ZoneInfo | dt.tzinfo) -> dt.datetime:
-    """ISO 8601 (an offset-less one is read in the organization's zone), "14:30", or "+90m"."""
-    value = text.strip()
-    relative = _RELATIVE.match(value)
-    if relative:
-        amount = int(relative["amount"])
-        unit = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days"}[relative["unit"]]
-        return now + dt.timedelta(**{unit: amount})
-    if re.fullmatch(r"\d{1,2}:\d{2}", value):
-        hour, minute = (int(x) for x in value.split(":"))
-        local = now.astimezone(tz)
-        return local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"cannot read the time {text!r}: use 2026-11-24T18:00, 18:00 or +90m"
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
 
 
 def _texts(pairs: Sequence[str] | None, option: str) -> dict[str, str] | None:
@@ -233,7 +213,7 @@ async def _apply_change(feed_path: str, change: Change, author: str) -> int:
 def cmd_incident(args: argparse.Namespace) -> int:
     try:
         change = build_change(args)
-    except argparse.ArgumentTypeError as exc:
+    except (argparse.ArgumentTypeError, TimeInputError) as exc:
         print(f"unavoz incident: {exc}", file=sys.stderr)
         return 2
     except ValidationError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -81,6 +82,33 @@ class ResolveIncident(_Change):
 
 
 Change = OpenIncident | UpdateIncident | ResolveIncident
+
+_RELATIVE = re.compile(r"^\+?(?P<amount>\d+)\s*(?P<unit>m|min|h|d)$")
+
+
+class TimeInputError(ValueError):
+    """A time an operator typed that cannot be read."""
+
+
+def parse_when(text: str, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """ISO 8601 (an offset-less one is read in the organization's zone), "14:30", or "+90m"."""
+    value = text.strip()
+    relative = _RELATIVE.match(value)
+    if relative:
+        amount = int(relative["amount"])
+        unit = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days"}[relative["unit"]]
+        return now + dt.timedelta(**{unit: amount})
+    if re.fullmatch(r"\d{1,2}:\d{2}", value):
+        hour, minute = (int(x) for x in value.split(":"))
+        local = now.astimezone(tz)
+        return local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise TimeInputError(
+            f"cannot read the time {text!r}: use 2026-11-24T18:00, 18:00 or +90m"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
 
 
 def _yaml() -> YAML:

@@ -13,6 +13,7 @@ from bot.service import write_atomically
 from bot.state import FeedState
 from bot.web import views
 from bot.web.page import render_status_page
+from bot.web.routes import BANNER_JS
 
 
 def export_static(state: FeedState, directory: str | Path, now: dt.datetime) -> list[Path]:
@@ -39,6 +40,7 @@ def export_static(state: FeedState, directory: str | Path, now: dt.datetime) -> 
     files["api/v2/incidents/unresolved.json"] = views.dumps(
         views.statuspage_unresolved(state, now, default)
     )
+    files["banner.js"] = BANNER_JS
     written = []
     for name, body in files.items():
         path = root / name

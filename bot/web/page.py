@@ -77,7 +77,7 @@ WORDS: dict[str, dict[str, str]] = {
     },
 }
 
-_environment = Environment(
+TEMPLATES = Environment(
     loader=PackageLoader("bot.web", "templates"),
     autoescape=select_autoescape(["html", "j2"], default=True),
     undefined=StrictUndefined,
@@ -150,4 +150,4 @@ def render_status_page(
         "search": search,
         "revision": state.revision.number,
     }
-    return _environment.get_template("status.html.j2").render(context)
+    return TEMPLATES.get_template("status.html.j2").render(context)

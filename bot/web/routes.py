@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
+from importlib.resources import files
 from typing import Any
 
 from aiohttp import web
@@ -13,7 +14,7 @@ from aiohttp_sse import sse_response
 
 from bot.http.keys import SERVICE
 from bot.state import FeedState
-from bot.web import views
+from bot.web import console, views
 from bot.web.page import render_status_page
 
 CACHE = "public, max-age=15, stale-while-revalidate=60"
@@ -162,6 +163,19 @@ async def events(request: web.Request) -> web.StreamResponse:
     return stream
 
 
+BANNER_JS = files("bot.web").joinpath("static/banner.js").read_bytes()
+
+
+async def banner_js(request: web.Request) -> web.Response:
+    tag = views.etag(BANNER_JS)
+    headers = {"ETag": tag, "Cache-Control": "public, max-age=300"}
+    if tag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    response = web.Response(body=BANNER_JS, headers=headers, content_type="text/javascript")
+    response.charset = "utf-8"
+    return response
+
+
 def setup(app: web.Application) -> EventHub:
     hub = EventHub()
     app[EVENTS] = hub
@@ -172,7 +186,9 @@ def setup(app: web.Application) -> EventHub:
     router.add_get("/status", status_page)
     router.add_get("/feed.atom", atom_feed)
     router.add_get("/events", events)
+    router.add_get("/banner.js", banner_js)
     router.add_get("/api/v2/summary.json", _json_view(views.statuspage_summary))
     router.add_get("/api/v2/status.json", _json_view(views.statuspage_status))
     router.add_get("/api/v2/incidents/unresolved.json", _json_view(views.statuspage_unresolved))
+    console.setup(app)
     return hub

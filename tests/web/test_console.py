@@ -1,0 +1,134 @@
+"""The operators' console over HTTP: token, cookie, CSRF, forms that change the feed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.http.app import create_app
+from bot.service import FeedService
+from bot.settings import Settings
+from bot.store import open_store
+from tests.conftest import NOON
+from tests.web.test_routes import HOSTILE, prepare
+
+Client = TestClient  # type: ignore[type-arg]
+MakeClient = Callable[..., Awaitable[Client]]
+TOKEN = "console-token"
+
+
+@pytest.fixture
+async def service(feed_file: Path, tmp_path: Path) -> AsyncIterator[FeedService]:
+    feed_file.write_text(prepare(feed_file.read_text(encoding="utf-8")), encoding="utf-8")
+    async with open_store(f"sqlite:///{tmp_path}/unavoz.db") as store:
+        service = FeedService(feed_file, store, clock=lambda: NOON)
+        await service.start()
+        yield service
+
+
+@pytest.fixture
+async def client(aiohttp_client: MakeClient, service: FeedService) -> Client:
+    return await aiohttp_client(
+        create_app(service, Settings(admin_token=TOKEN), channels=["webhook"])
+    )
+
+
+async def sign_in(client: Client) -> str:
+    response = await client.post("/console/login", data={"token": TOKEN})
+    assert response.status == 200  # followed the redirect to the console
+    html = await response.text()
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert match
+    return match.group(1)
+
+
+async def test_the_console_needs_the_token(client: Client) -> None:
+    page = await (await client.get("/console")).text()
+    assert 'name="token"' in page and "Open incidents" not in page
+    wrong = await client.post("/console/login", data={"token": "nope"})
+    assert wrong.status == 401
+    forged = await client.post("/console/incidents/permits-down/resolve", data={"csrf": "x"})
+    assert forged.status == 401
+
+
+async def test_the_console_is_off_without_a_token(
+    aiohttp_client: MakeClient, service: FeedService
+) -> None:
+    client = await aiohttp_client(create_app(service, Settings(admin_token=None)))
+    assert (await client.get("/console")).status == 403
+
+
+async def test_the_console_shows_every_channel_escaped(client: Client) -> None:
+    await sign_in(client)
+    html = await (await client.get("/console")).text()
+    assert "<script>alert(2)</script>" not in html
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html
+    for channel in ("ivr", "web", "x", "staff", "customer"):
+        assert f"<td>{channel}</td>" in html
+    assert 'class="in_sync"' in html  # the webhook channel, with nothing to tell
+
+
+async def test_forms_change_the_feed_and_refuse_forgeries(
+    client: Client, service: FeedService
+) -> None:
+    csrf = await sign_in(client)
+    forged = await client.post(
+        "/console/incidents/permits-down/update", data={"csrf": "0" * 64, "status": "monitoring"}
+    )
+    assert forged.status == 403
+    updated = await client.post(
+        "/console/incidents/permits-down/update",
+        data={
+            "csrf": csrf,
+            "status": "monitoring",
+            "eta": "2026-11-24T17:00",
+            "message_es": "Arreglo aplicado.",
+            "message_en": "Fix applied.",
+        },
+    )
+    assert updated.status == 200
+    incident = service.state.feed.incident("permits-down")
+    assert incident is not None and incident.status.value == "monitoring"
+    assert incident.eta is not None and incident.eta.isoformat() == "2026-11-24T17:00:00+01:00"
+    assert service.state.revision.source == "console"
+    bad = await client.post(
+        "/console/incidents/open",
+        data={
+            "csrf": csrf,
+            "id": "x1",
+            "services": "permits",
+            "areas": "mars",
+            "title_es": "a",
+            "title_en": "a",
+            "summary_es": "b",
+            "summary_en": "b",
+            "next_update_by": "+1h",
+        },
+    )
+    assert bad.status == 422 and "unknown area" in await bad.text()
+    opened = await client.post(
+        "/console/incidents/open",
+        data={
+            "csrf": csrf,
+            "id": "x1",
+            "services": "permits",
+            "areas": "sol",
+            "title_es": HOSTILE,
+            "title_en": "t",
+            "summary_es": "b",
+            "summary_en": "b",
+            "next_update_by": "+1h",
+        },
+    )
+    assert opened.status == 200
+    assert "&lt;script&gt;" in await opened.text()
+    resolved = await client.post(
+        "/console/incidents/x1/resolve",
+        data={"csrf": csrf, "message_es": "Hecho.", "message_en": "Done."},
+    )
+    assert resolved.status == 200
+    assert service.state.feed.incident("x1").status.value == "resolved"  # type: ignore[union-attr]

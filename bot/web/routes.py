@@ -20,6 +20,9 @@ from bot.web.page import render_status_page
 CACHE = "public, max-age=15, stale-while-revalidate=60"
 
 
+CLOSED = -1  # sentinel: the server is shutting down
+
+
 class EventHub:
     """Fans each new revision out to every open `/events` stream."""
 
@@ -31,6 +34,11 @@ class EventHub:
         self.revision = state.revision.number
         for queue in self._queues:
             queue.put_nowait(self.revision)
+
+    async def close(self, _: web.Application | None = None) -> None:
+        """End every stream (on shutdown: open streams must not hold the server up)."""
+        for queue in self._queues:
+            queue.put_nowait(CLOSED)
 
     @contextlib.contextmanager
     def subscription(self) -> Any:
@@ -157,6 +165,8 @@ async def events(request: web.Request) -> web.StreamResponse:
                 )
             while stream.is_connected():
                 revision = await queue.get()
+                if revision == CLOSED:
+                    break
                 await stream.send(
                     json.dumps({"revision": revision}), id=str(revision), event="revision"
                 )
@@ -180,6 +190,7 @@ def setup(app: web.Application) -> EventHub:
     hub = EventHub()
     app[EVENTS] = hub
     app[SERVICE].subscribe(hub.publish)
+    app.on_shutdown.append(hub.close)
     router = app.router
     router.add_get("/banner.json", banner_json)
     router.add_route("OPTIONS", "/banner.json", preflight)

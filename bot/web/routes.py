@@ -51,6 +51,7 @@ class EventHub:
 
 
 EVENTS: web.AppKey[EventHub] = web.AppKey("events")
+BANNERS: web.AppKey[dict[tuple[Any, ...], bytes]] = web.AppKey("banners")
 
 
 def _state(request: web.Request) -> FeedState:
@@ -107,9 +108,17 @@ async def banner_json(request: web.Request) -> web.Response:
     if service and service not in state.lookup.service_ids:
         raise web.HTTPNotFound(text=f"unknown service {service[:40]!r}")
     now = request.app[SERVICE].clock()
-    body = views.dumps(
-        views.banner(state, now, _locale(request, state), area=area, service=service)
-    )
+    locale = _locale(request, state)
+    # The banner changes with a revision or as the clock turns a minute ("today at…"): built
+    # once per minute per page kind, then served from memory — it is the hottest path.
+    key = (state.revision.number, now.replace(second=0, microsecond=0), locale, area, service)
+    cache = request.app[BANNERS]
+    body = cache.get(key)
+    if body is None:
+        body = views.dumps(views.banner(state, now, locale, area=area, service=service))
+        if len(cache) > 4096:
+            cache.clear()
+        cache[key] = body
     return _cached(request, state, body, "application/json")
 
 
@@ -189,6 +198,7 @@ async def banner_js(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> EventHub:
     hub = EventHub()
     app[EVENTS] = hub
+    app[BANNERS] = {}
     app[SERVICE].subscribe(hub.publish)
     app.on_shutdown.append(hub.close)
     router = app.router

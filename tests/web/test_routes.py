@@ -247,3 +247,24 @@ async def test_export_static_writes_what_the_server_serves(
     assert (out / "api/v2/summary.json").exists() and (out / "feed.atom").exists()
     assert "&lt;script&gt;" in (out / "status.html").read_text(encoding="utf-8")
     assert oct((out / "status.html").stat().st_mode & 0o777) == "0o644"
+
+
+async def test_banner_js_is_small_cached_and_exported(
+    client: Client, service: FeedService, tmp_path: Path
+) -> None:
+    response = await client.get("/banner.js")
+    body = await response.read()
+    assert response.status == 200 and response.content_type == "text/javascript"
+    assert len(body) < 10_000
+    assert b"attachShadow" in body and b"EventSource" in body and b"innerHTML" not in body
+    again = await client.get("/banner.js", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status == 304
+    export_static(service.state, tmp_path / "public", NOON)
+    assert (tmp_path / "public" / "banner.js").read_bytes() == body
+
+
+async def test_the_banner_is_built_once_a_minute_per_page(client: Client) -> None:
+    first = await client.get("/banner.json?area=sol&lang=es")
+    second = await client.get("/banner.json?area=sol&lang=es")
+    assert await first.read() == await second.read()
+    assert first.headers["ETag"] == second.headers["ETag"]

@@ -12,6 +12,7 @@ from bot import metrics
 from bot.delivery import consistency
 from bot.http import admin
 from bot.http.keys import CHANNELS, SERVICE, SETTINGS
+from bot.phone import routes as phone_routes
 from bot.service import FeedService
 from bot.settings import Settings
 from bot.web import routes as web_routes
@@ -77,4 +78,5 @@ def create_app(
     app.router.add_get("/consistency", consistency_endpoint)
     admin.setup(app)
     web_routes.setup(app)
+    phone_routes.setup(app)
     return app

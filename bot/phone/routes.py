@@ -1,0 +1,100 @@
+"""`/ivr/…`: the phone dialogue over HTTP, for Twilio (TwiML) and VoiceXML platforms.
+
+With `TWILIO_AUTH_TOKEN` set, every request must carry a valid `X-Twilio-Signature`
+(403 otherwise). Twilio signs the URL it called: behind a proxy that changes the
+scheme or host, set `UNAVOZ_PUBLIC_URL` to the public base (e.g.
+`https://estado.almenara.example`) so the signature is checked against that URL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from bot.http.keys import SERVICE
+from bot.phone import dialogue
+from bot.phone.dialogue import Links, Step
+from bot.phone.markup import to_twiml, to_vxml
+from bot.state import FeedState
+
+TWIML = Links("/ivr", "")
+VOICEXML = Links("/ivr", ".vxml")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def signed_url(request: web.Request) -> str:
+    public = os.environ.get("UNAVOZ_PUBLIC_URL")
+    if public:
+        return public.rstrip("/") + request.path_qs
+    return str(request.url)
+
+
+@web.middleware
+async def twilio_signature(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not request.path.startswith("/ivr/"):
+        return await handler(request)
+    token = os.environ.get("TWILIO_AUTH_TOKEN")
+    if token:
+        form = await request.post() if request.method == "POST" else {}
+        params = {key: str(value) for key, value in form.items()}
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not RequestValidator(token).validate(signed_url(request), params, signature):
+            raise web.HTTPForbidden(text="bad or missing X-Twilio-Signature")
+    return await handler(request)
+
+
+async def _inputs(request: web.Request) -> tuple[FeedState, str, dict[str, str]]:
+    service = request.app[SERVICE]
+    if not service.has_state:
+        raise web.HTTPServiceUnavailable()
+    state = service.state
+    form = await request.post() if request.method == "POST" else {}
+    values = {**request.query, **{k: str(v) for k, v in form.items()}}
+    locales = state.feed.organization.locales
+    locale = values.get("lang") if values.get("lang") in locales else None
+    return state, locale or state.feed.organization.default_locale, values
+
+
+def _reply(step: Step, voicexml: bool) -> web.Response:
+    if voicexml:
+        return web.Response(body=to_vxml(step), content_type="application/voicexml+xml")
+    return web.Response(text=to_twiml(step), content_type="text/xml")
+
+
+def _handler(
+    voicexml: bool, build: Callable[[FeedState, str, dict[str, str], Links], Step]
+) -> Handler:
+    links = VOICEXML if voicexml else TWIML
+
+    async def handle(request: web.Request) -> web.Response:
+        state, locale, values = await _inputs(request)
+        return _reply(build(state, locale, values, links), voicexml)
+
+    return handle
+
+
+def setup(app: web.Application) -> None:
+    clock = app[SERVICE].clock
+
+    def voice(state: FeedState, locale: str, values: dict[str, str], links: Links) -> Step:
+        try:
+            tries = int(values.get("tries", "0"))
+        except ValueError:
+            tries = 0
+        return dialogue.welcome(state, locale, clock(), links, tries=tries)
+
+    def menu(state: FeedState, locale: str, values: dict[str, str], links: Links) -> Step:
+        return dialogue.menu(state, locale, values.get("Digits", ""), clock(), links)
+
+    def area(state: FeedState, locale: str, values: dict[str, str], links: Links) -> Step:
+        postcode = "".join(ch for ch in values.get("postcode", "") if ch.isalnum())[:12]
+        return dialogue.area_menu(state, locale, postcode, values.get("Digits", ""), clock(), links)
+
+    app.middlewares.append(twilio_signature)
+    for name, build in (("voice", voice), ("menu", menu), ("area", area)):
+        for voicexml in (False, True):
+            path = f"/ivr/{name}{'.vxml' if voicexml else ''}"
+            app.router.add_route("*", path, _handler(voicexml, build))

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import signal
+import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -15,6 +18,7 @@ from bot.delivery.engine import DeliveryEngine
 from bot.delivery.plan import Planner
 from bot.http.app import create_app
 from bot.leader import SchedulerRole
+from bot.phone.prompts import write_prompts
 from bot.service import FeedService
 from bot.settings import Settings
 from bot.state import FeedState
@@ -96,11 +100,7 @@ class Unavoz:
                 await stack.enter_async_context(adapter)
             tasks = [
                 asyncio.create_task(watch_feed(self.service, stop), name="feed-watcher"),
-                *(
-                    [asyncio.create_task(self._keep_exported(stop), name="static-export")]
-                    if self.settings.export_static
-                    else []
-                ),
+                *self._writers(stop),
                 asyncio.create_task(self.engine.run(stop), name="delivery"),
                 asyncio.create_task(self.role.run(stop), name="scheduler-role"),
             ]
@@ -110,26 +110,48 @@ class Unavoz:
                 # Deliveries in flight finish and are recorded, so a stop resends nothing.
                 await settle(tasks, grace=STOP_GRACE)
 
-    async def _keep_exported(self, stop: asyncio.Event) -> None:
-        """Rewrite the static export on every revision, and each minute ("today" moves on)."""
+    async def _keep_written(
+        self, name: str, write: Callable[[FeedState, dt.datetime], object], stop: asyncio.Event
+    ) -> None:
+        """Rewrite files on every revision, and each minute ("today" moves on)."""
         changed = asyncio.Event()
 
         async def on_revision(_: FeedState) -> None:
             changed.set()
 
         self.service.subscribe(on_revision)
-        directory = self.settings.export_static
-        assert directory is not None
         while not stop.is_set():
             changed.clear()
             try:
-                await asyncio.to_thread(
-                    export_static, self.service.state, directory, self.service.clock()
-                )
-            except OSError:
-                log.exception("could not write the static export to %s", directory)
+                await asyncio.to_thread(write, self.service.state, self.service.clock())
+            except (OSError, RuntimeError, subprocess.SubprocessError):
+                log.exception("could not write the %s", name)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(first_of(changed, stop), EXPORT_EVERY)
+
+    def _writers(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+        tasks = []
+        if self.settings.export_static:
+            directory = self.settings.export_static
+            tasks.append(
+                asyncio.create_task(
+                    self._keep_written(
+                        "static export", lambda s, now: export_static(s, directory, now), stop
+                    ),
+                    name="static-export",
+                )
+            )
+        if self.settings.prompts_dir:
+            prompts = self.settings.prompts_dir
+            tasks.append(
+                asyncio.create_task(
+                    self._keep_written(
+                        "phone prompts", lambda s, now: write_prompts(s, prompts, now), stop
+                    ),
+                    name="phone-prompts",
+                )
+            )
+        return tasks
 
     def _heard(self) -> None:
         """Another instance recorded a revision or queued work."""

@@ -18,6 +18,8 @@ class Settings:
     webhook_rate: str | None = None
     # Directory `unavoz run` keeps the static web export in (rewritten on every revision).
     export_static: str | None = None
+    # Directory the phone prompt files (txt, SSML, 8 kHz WAV) are kept in, if any.
+    prompts_dir: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -31,6 +33,7 @@ class Settings:
             port=int(env.get("UNAVOZ_PORT") or default.port),
             webhook_rate=env.get("UNAVOZ_WEBHOOK_RATE") or None,
             export_static=env.get("UNAVOZ_EXPORT_STATIC") or None,
+            prompts_dir=env.get("UNAVOZ_PROMPTS_DIR") or None,
         )
 
     @property

@@ -18,6 +18,7 @@ from bot.delivery.engine import DeliveryEngine
 from bot.delivery.plan import Planner
 from bot.http.app import create_app
 from bot.leader import SchedulerRole
+from bot.phone.callbacks import PhoneCallbacks, queue_due
 from bot.phone.prompts import write_prompts
 from bot.service import FeedService
 from bot.settings import Settings
@@ -38,8 +39,12 @@ _CREDENTIALS = {
     "staff alerts (Telegram)": ("TELEGRAM_STAFF_TOKEN",),
     "customer bot (Telegram)": ("TELEGRAM_CUSTOMER_TOKEN",),
     "X": ("X_BEARER_TOKEN", "X_CONSUMER_KEY", "X_ACCESS_TOKEN"),
-    "phone callbacks (Twilio)": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
 }
+# Channels delivered in this version, and what turns them on.
+_DELIVERED = {
+    "phone callbacks (Twilio)": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"),
+}
+CALLBACK_CHECK_EVERY = 30.0  # seconds between checks for ETAs that passed
 
 
 def announce_channels(environ: dict[str, str]) -> list[str]:
@@ -50,6 +55,11 @@ def announce_channels(environ: dict[str, str]) -> list[str]:
             lines.append(f"{channel}: off ({', '.join(missing)} not set)")
         else:
             lines.append(f"{channel}: credentials found; no delivery adapter in this version yet")
+    for channel, names in _DELIVERED.items():
+        missing = [n for n in names if not environ.get(n)]
+        lines.append(
+            f"{channel}: off ({', '.join(missing)} not set)" if missing else f"{channel}: on"
+        )
     return lines
 
 
@@ -67,6 +77,9 @@ class Unavoz:
     @classmethod
     def build(cls, settings: Settings, store: Store, *, instance: str | None = None) -> Unavoz:
         adapters = build_adapters(webhook_rate=settings.webhook_rate)
+        phone = PhoneCallbacks.from_env()
+        if phone is not None:
+            adapters.append(phone)
         service = FeedService(settings.feed, store, planner=Planner(adapters))
         postgres = isinstance(store, PostgresStore)
         # With several instances a dead one's claims wait out their lease; keep it short.
@@ -89,7 +102,9 @@ class Unavoz:
             if released:
                 log.info("%d deliveries interrupted by the last stop will be sent again", released)
 
-        async def wake(_: FeedState) -> None:
+        async def wake(state: FeedState) -> None:
+            if self.calls_back:
+                await queue_due(self.store, state, self.service.clock())
             self.engine.wake()
 
         self.service.subscribe(wake)
@@ -129,8 +144,26 @@ class Unavoz:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(first_of(changed, stop), EXPORT_EVERY)
 
+    @property
+    def calls_back(self) -> bool:
+        return any(isinstance(a, PhoneCallbacks) for a in self.adapters)
+
+    async def _keep_calling_back(self, stop: asyncio.Event) -> None:
+        """An ETA passes without a revision: its callers are owed their call all the same."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), CALLBACK_CHECK_EVERY)
+            if self.service.has_state and not stop.is_set():
+                try:
+                    if await queue_due(self.store, self.service.state, self.service.clock()):
+                        self.engine.wake()
+                except Exception:
+                    log.exception("could not queue the callbacks now due")
+
     def _writers(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
         tasks = []
+        if self.calls_back:
+            tasks.append(asyncio.create_task(self._keep_calling_back(stop), name="callbacks"))
         if self.settings.export_static:
             directory = self.settings.export_static
             tasks.append(
@@ -181,7 +214,12 @@ async def run_server(settings: Settings, stop: asyncio.Event | None = None) -> N
 
         async def serve() -> None:
             runner = web.AppRunner(
-                create_app(app.service, settings, channels=[a.name for a in app.adapters]),
+                create_app(
+                    app.service,
+                    settings,
+                    channels=[a.name for a in app.adapters],
+                    phone_callbacks=app.calls_back,
+                ),
                 access_log=None,
             )
             await runner.setup()

@@ -67,7 +67,11 @@ async def consistency_endpoint(request: web.Request) -> web.Response:
 
 
 def create_app(
-    service: FeedService, settings: Settings, *, channels: Sequence[str] = ()
+    service: FeedService,
+    settings: Settings,
+    *,
+    channels: Sequence[str] = (),
+    phone_callbacks: bool = False,
 ) -> web.Application:
     app = web.Application(middlewares=[measure])
     app[SERVICE] = service
@@ -78,5 +82,5 @@ def create_app(
     app.router.add_get("/consistency", consistency_endpoint)
     admin.setup(app)
     web_routes.setup(app)
-    phone_routes.setup(app)
+    phone_routes.setup(app, callbacks=phone_callbacks)
     return app

@@ -30,6 +30,9 @@ WORDS: dict[str, dict[str, str]] = {
         "other_language": "For English, press nine.",
         "area_menu": "Para volver a escuchar, pulse almohadilla. "
         "Para hablar con una persona, pulse cero.",
+        "callback_offer": "Para que le llamemos cuando se resuelva, pulse uno.",
+        "callback_done": "Le llamaremos cuando se resuelva, o si pasa la hora prevista sin "
+        "resolverse. Gracias por su paciencia.",
         "unknown_postcode": "No reconocemos el código postal {digits}.",
         "nothing_here": "Ninguna incidencia afecta ahora a su zona.",
         "connecting": "Le pasamos con una persona.",
@@ -44,6 +47,9 @@ WORDS: dict[str, dict[str, str]] = {
         "menu": "For news of your area, key in your postcode. To talk to a person, press zero.",
         "other_language": "Para español, pulse nueve.",
         "area_menu": "To hear it again, press the hash key. To talk to a person, press zero.",
+        "callback_offer": "To be called back when it is fixed, press one.",
+        "callback_done": "We will call you back when it is fixed, or if the expected time "
+        "passes without a fix. Thank you for your patience.",
         "unknown_postcode": "We do not recognise the postcode {digits}.",
         "nothing_here": "No incident affects your area right now.",
         "connecting": "Connecting you to a person.",
@@ -176,7 +182,15 @@ def human(state: FeedState, locale: str, now: dt.datetime, base: Links) -> Step:
     )
 
 
-def menu(state: FeedState, locale: str, digits: str, now: dt.datetime, base: Links) -> Step:
+def menu(
+    state: FeedState,
+    locale: str,
+    digits: str,
+    now: dt.datetime,
+    base: Links,
+    *,
+    callbacks: bool = False,
+) -> Step:
     """What a key press (or a postcode) at the main menu leads to."""
     words = _words(locale)
     voice = _voice(state, locale)
@@ -196,23 +210,33 @@ def menu(state: FeedState, locale: str, digits: str, now: dt.datetime, base: Lin
             gather=_menu(state, locale, base),
             redirect=base("voice", lang=locale, tries=1),
         )
-    return area(state, locale, digits, now, base)
+    return area(state, locale, digits, now, base, callbacks=callbacks)
 
 
-def area(state: FeedState, locale: str, postcode: str, now: dt.datetime, base: Links) -> Step:
-    """The announcement for the caller's area: the IVR renderer's words, incident by incident."""
+def area(
+    state: FeedState,
+    locale: str,
+    postcode: str,
+    now: dt.datetime,
+    base: Links,
+    *,
+    callbacks: bool = False,
+) -> Step:
+    """The announcement for the caller's area: the IVR renderer's words, incident by incident;
+    with callbacks on, the offer to be called back when it is fixed."""
     words = _words(locale)
     incidents = state.lookup.for_postcode(postcode, now)
     if incidents:
         said = [state.render(RENDERERS["ivr"].name, i, locale, now) for i in incidents]
     else:
         said = [words["nothing_here"]]
+    offer = [words["callback_offer"]] if callbacks and incidents else []
     return Step(
         locale,
         _voice(state, locale),
         say=said,
         gather=Gather(
-            prompt=[words["area_menu"]],
+            prompt=[*offer, words["area_menu"]],
             action=base("area", lang=locale, postcode=postcode),
             max_digits=1,
         ),
@@ -221,8 +245,22 @@ def area(state: FeedState, locale: str, postcode: str, now: dt.datetime, base: L
 
 
 def area_menu(
-    state: FeedState, locale: str, postcode: str, digits: str, now: dt.datetime, base: Links
+    state: FeedState,
+    locale: str,
+    postcode: str,
+    digits: str,
+    now: dt.datetime,
+    base: Links,
+    *,
+    callbacks: bool = False,
 ) -> Step:
     if digits == "0":
         return human(state, locale, now, base)
-    return area(state, locale, postcode, now, base)
+    return area(state, locale, postcode, now, base, callbacks=callbacks)
+
+
+def callback_confirmed(state: FeedState, locale: str) -> Step:
+    words = _words(locale)
+    return Step(
+        locale, _voice(state, locale), say=[words["callback_done"], words["goodbye"]], hangup=True
+    )

@@ -64,34 +64,47 @@ def _reply(step: Step, voicexml: bool) -> web.Response:
     return web.Response(text=to_twiml(step), content_type="text/xml")
 
 
-def _handler(
-    voicexml: bool, build: Callable[[FeedState, str, dict[str, str], Links], Step]
-) -> Handler:
+CALLBACKS: web.AppKey[bool] = web.AppKey("phone_callbacks")
+Build = Callable[[FeedState, str, dict[str, str], Links], Awaitable[Step]]
+
+
+def _handler(voicexml: bool, build: Build) -> Handler:
     links = VOICEXML if voicexml else TWIML
 
     async def handle(request: web.Request) -> web.Response:
         state, locale, values = await _inputs(request)
-        return _reply(build(state, locale, values, links), voicexml)
+        return _reply(await build(state, locale, values, links), voicexml)
 
     return handle
 
 
-def setup(app: web.Application) -> None:
-    clock = app[SERVICE].clock
+def setup(app: web.Application, *, callbacks: bool = False) -> None:
+    """`callbacks`: whether callers may ask to be called back (Twilio credentials are set)."""
+    service = app[SERVICE]
+    app[CALLBACKS] = callbacks
 
-    def voice(state: FeedState, locale: str, values: dict[str, str], links: Links) -> Step:
+    async def voice(state: FeedState, locale: str, values: dict[str, str], links: Links) -> Step:
         try:
             tries = int(values.get("tries", "0"))
         except ValueError:
             tries = 0
-        return dialogue.welcome(state, locale, clock(), links, tries=tries)
+        return dialogue.welcome(state, locale, service.clock(), links, tries=tries)
 
-    def menu(state: FeedState, locale: str, values: dict[str, str], links: Links) -> Step:
-        return dialogue.menu(state, locale, values.get("Digits", ""), clock(), links)
+    async def menu(state: FeedState, locale: str, values: dict[str, str], links: Links) -> Step:
+        digits = values.get("Digits", "")
+        return dialogue.menu(state, locale, digits, service.clock(), links, callbacks=callbacks)
 
-    def area(state: FeedState, locale: str, values: dict[str, str], links: Links) -> Step:
+    async def area(state: FeedState, locale: str, values: dict[str, str], links: Links) -> Step:
         postcode = "".join(ch for ch in values.get("postcode", "") if ch.isalnum())[:12]
-        return dialogue.area_menu(state, locale, postcode, values.get("Digits", ""), clock(), links)
+        digits = values.get("Digits", "")
+        now = service.clock()
+        caller = values.get("From", "")
+        if digits == "1" and callbacks and caller:
+            incidents = [i.id for i in state.lookup.for_postcode(postcode, now)]
+            if incidents:
+                await service.store.add_callbacks(caller, postcode, locale, incidents)
+                return dialogue.callback_confirmed(state, locale)
+        return dialogue.area_menu(state, locale, postcode, digits, now, links, callbacks=callbacks)
 
     app.middlewares.append(twilio_signature)
     for name, build in (("voice", voice), ("menu", menu), ("area", area)):

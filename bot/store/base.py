@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 
 if TYPE_CHECKING:
     from bot.delivery.model import Delivery, Limit, NewDelivery, Outcome
-    from bot.store.sql import ChannelFigures, LedgerEntry
+    from bot.store.sql import Callback, ChannelFigures, LedgerEntry
 
 
 class StoreError(Exception):
@@ -110,3 +110,11 @@ class Store(Protocol):
     async def channel_figures(self) -> list[ChannelFigures]: ...
 
     async def delivery_counts(self) -> dict[str, int]: ...
+
+    async def add_callbacks(
+        self, phone: str, postcode: str, locale: str, incident_ids: Sequence[str]
+    ) -> int: ...
+
+    async def queue_callbacks(
+        self, incident_ids: Sequence[str], make: Callable[[Callback], NewDelivery]
+    ) -> int: ...

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from types import TracebackType
@@ -64,6 +64,15 @@ class ChannelFigures:
     last_error: str | None
     last_delivered_at: float | None
     ledger_revision: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    id: int
+    phone: str
+    postcode: str
+    locale: str
+    incident_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,6 +435,46 @@ class SqlStore:
         now = time.time() if now is None else now
         async with self._transaction() as tx:
             await tx.execute("DELETE FROM send_log WHERE at < ?", now - SEND_LOG_HORIZON)
+
+    # Phone callbacks -------------------------------------------------------------------
+
+    async def add_callbacks(
+        self, phone: str, postcode: str, locale: str, incident_ids: Sequence[str]
+    ) -> int:
+        """Remember a caller to call back about each incident (once per phone and incident)."""
+        async with self._transaction() as tx:
+            before = await tx.fetch("SELECT count(*) FROM callbacks")
+            await tx.executemany(
+                "INSERT INTO callbacks (phone, postcode, locale, incident_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (phone, incident_id) DO NOTHING",
+                [(phone, postcode, locale, i, time.time()) for i in incident_ids],
+            )
+            after = await tx.fetch("SELECT count(*) FROM callbacks")
+        return int(after[0][0]) - int(before[0][0])
+
+    async def queue_callbacks(
+        self, incident_ids: Sequence[str], make: Callable[[Callback], NewDelivery]
+    ) -> int:
+        """Queue one call for each waiting caller of these incidents, exactly once.
+
+        The callers are marked queued in the transaction that writes their deliveries,
+        so however often (and by however many instances) this runs, each is called once.
+        """
+        if not incident_ids:
+            return 0
+        marks = ", ".join("?" for _ in incident_ids)
+        async with self._transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT id, phone, postcode, locale, incident_id FROM callbacks"
+                f" WHERE state = 'waiting' AND incident_id IN ({marks}) ORDER BY id",
+                *incident_ids,
+            )
+            callbacks = [Callback(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+            await self._enqueue(tx, [make(callback) for callback in callbacks])
+            await tx.executemany(
+                "UPDATE callbacks SET state = 'queued' WHERE id = ?", [(c.id,) for c in callbacks]
+            )
+        return len(callbacks)
 
     # Ledger and consistency ------------------------------------------------------------
 

@@ -8,6 +8,7 @@ stand-in in the tests).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 from collections.abc import Sequence
@@ -47,10 +48,26 @@ class _RoutedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
 
-    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the signature Twilio's client calls
+        allow_redirects: bool = False,
+    ) -> Any:
         if url.startswith(TWILIO_API):
             url = self.base_url + url[len(TWILIO_API) :]
-        return await super().request(method, url, *args, **kwargs)
+        if auth is not None:
+            # The same Basic credentials, as a header: aiohttp deprecates its BasicAuth object.
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            headers = {**(headers or {}), "Authorization": f"Basic {token}"}
+        return await super().request(
+            method, url, params, data, headers, None, timeout, allow_redirects
+        )
 
 
 def due(state: FeedState, now: dt.datetime) -> list[str]:

@@ -90,14 +90,19 @@ class Instance:
         raise AssertionError("unavoz run did not start")
 
     def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
+        self.process.kill()
         self.process.wait(10)
         self.log.close()
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(20)
-        self.log.close()
+        try:
+            code = self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()  # never leave a server behind a failed test
+            raise
+        finally:
+            self.log.close()
         return code
 
 
@@ -133,12 +138,14 @@ async def test_sigkill_during_fan_outs_loses_nothing_and_sends_nothing_twice(
             instance.kill()
             kills += 1
         final = Instance(feed_file, database, free_port(), tmp_path / "run.log")
-        await final.wait_up()
-        async with open_store(database) as store:
-            latest = await store.latest_revision()
-        assert latest is not None
-        await wait_in_sync(final, latest.number)
-        assert final.stop() == 0
+        try:
+            await final.wait_up()
+            async with open_store(database) as store:
+                latest = await store.latest_revision()
+            assert latest is not None
+            await wait_in_sync(final, latest.number)
+        finally:
+            assert final.stop() == 0
     finally:
         await standin.stop()
 

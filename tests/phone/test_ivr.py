@@ -151,6 +151,9 @@ async def test_hostile_titles_are_spoken_as_text_in_twiml_and_voicexml(client: C
     root = await call.post("/ivr/menu?lang=es", {"Digits": "28014"})
     spoken = " ".join(say.text or "" for say in root.iter("Say"))
     assert HOSTILE in spoken
+    english = await call.post("/ivr/menu?lang=en", {"Digits": "28014"})
+    spoken = " ".join(say.text or "" for say in english.iter("Say"))
+    assert f'{HOSTILE} & "quotes"' in spoken  # <, & and quotes, all spoken as written
     signature = RequestValidator(AUTH_TOKEN).compute_signature(
         str(client.make_url("/ivr/menu.vxml?lang=es")), {"Digits": "28014"}
     )

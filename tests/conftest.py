@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.feed.loader import LoadedFeed, parse_feed
+from bot.service import FeedService
+from bot.store import open_store
 
 DATA = Path(__file__).parent / "data"
 SMALL_FEED = DATA / "small_feed.yaml"
@@ -37,3 +40,28 @@ def feed_file(tmp_path: Path, small_text: str) -> Path:
     path = tmp_path / "status_feed.yaml"
     path.write_text(small_text, encoding="utf-8")
     return path
+
+
+# A title an attacker might type: every channel must show it as text and never run it.
+HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+
+
+def prepare(text: str) -> str:
+    """The small feed, with CORS origins and a hostile title on the open incident."""
+    hostile = text.replace(
+        "title: {es: Renovación de permisos caída, en: Permit renewal down}",
+        f"title: {{es: '{HOSTILE}', en: '{HOSTILE} & \"quotes\"'}}",
+    )
+    return hostile + (
+        'channels:\n  web:\n    options:\n      cors_origins: ["https://www.prueba.example"]\n'
+    )
+
+
+@pytest.fixture
+async def service(feed_file: Path, tmp_path: Path) -> AsyncIterator[FeedService]:
+    """The hostile feed, served at noon; test modules that need another one override it."""
+    feed_file.write_text(prepare(feed_file.read_text(encoding="utf-8")), encoding="utf-8")
+    async with open_store(f"sqlite:///{tmp_path}/unavoz.db") as store:
+        service = FeedService(feed_file, store, clock=lambda: NOON)
+        await service.start()
+        yield service

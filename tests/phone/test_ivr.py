@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
@@ -15,9 +14,7 @@ from twilio.request_validator import RequestValidator
 from bot.http.app import create_app
 from bot.service import FeedService
 from bot.settings import Settings
-from bot.store import open_store
-from tests.conftest import NOON
-from tests.web.test_routes import HOSTILE, prepare
+from tests.conftest import HOSTILE
 
 Client = TestClient  # type: ignore[type-arg]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -64,15 +61,6 @@ class Call:
             elif element.tag == "Redirect":
                 redirect = element.text
         return gather_action, redirect
-
-
-@pytest.fixture
-async def service(feed_file: Path, tmp_path: Path) -> AsyncIterator[FeedService]:
-    feed_file.write_text(prepare(feed_file.read_text(encoding="utf-8")), encoding="utf-8")
-    async with open_store(f"sqlite:///{tmp_path}/unavoz.db") as store:
-        service = FeedService(feed_file, store, clock=lambda: NOON)
-        await service.start()
-        yield service
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from bot.feed.loader import LoadedFeed, parse_feed
 from bot.phone.prompts import ssml, write_prompts
 from bot.state import FeedState
 from bot.store import RevisionRecord
-from tests.conftest import NOON
-from tests.web.test_routes import HOSTILE, prepare
+from tests.conftest import HOSTILE, NOON, prepare
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("espeak-ng") and shutil.which("sox")),

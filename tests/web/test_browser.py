@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from tests.conftest import HOSTILE
 from tests.delivery.test_crash import Instance, free_port, write_like_an_editor
-from tests.web.test_routes import HOSTILE
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [

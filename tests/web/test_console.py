@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -12,22 +11,11 @@ from aiohttp.test_utils import TestClient
 from bot.http.app import create_app
 from bot.service import FeedService
 from bot.settings import Settings
-from bot.store import open_store
-from tests.conftest import NOON
-from tests.web.test_routes import HOSTILE, prepare
+from tests.conftest import HOSTILE
 
 Client = TestClient  # type: ignore[type-arg]
 MakeClient = Callable[..., Awaitable[Client]]
 TOKEN = "console-token"
-
-
-@pytest.fixture
-async def service(feed_file: Path, tmp_path: Path) -> AsyncIterator[FeedService]:
-    feed_file.write_text(prepare(feed_file.read_text(encoding="utf-8")), encoding="utf-8")
-    async with open_store(f"sqlite:///{tmp_path}/unavoz.db") as store:
-        service = FeedService(feed_file, store, clock=lambda: NOON)
-        await service.start()
-        yield service
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,34 +17,13 @@ from bot.feed.models import Status
 from bot.http.app import create_app
 from bot.service import FeedService
 from bot.settings import Settings
-from bot.store import open_store
 from bot.web.export import export_static
-from tests.conftest import NOON
+from tests.conftest import HOSTILE, NOON
+
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 Client = TestClient  # type: ignore[type-arg]
 MakeClient = Callable[..., Awaitable[Client]]
-HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>"
-ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-def prepare(text: str) -> str:
-    """The small feed, with CORS origins and a hostile title on the open incident."""
-    hostile = text.replace(
-        "title: {es: Renovación de permisos caída, en: Permit renewal down}",
-        f"title: {{es: '{HOSTILE}', en: '{HOSTILE} & \"quotes\"'}}",
-    )
-    return hostile + (
-        'channels:\n  web:\n    options:\n      cors_origins: ["https://www.prueba.example"]\n'
-    )
-
-
-@pytest.fixture
-async def service(feed_file: Path, tmp_path: Path) -> AsyncIterator[FeedService]:
-    feed_file.write_text(prepare(feed_file.read_text(encoding="utf-8")), encoding="utf-8")
-    async with open_store(f"sqlite:///{tmp_path}/unavoz.db") as store:
-        service = FeedService(feed_file, store, clock=lambda: NOON)
-        await service.start()
-        yield service
 
 
 @pytest.fixture

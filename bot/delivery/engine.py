@@ -52,7 +52,7 @@ class Backoff:
 
 # A request reaches the channel a little after it leaves; the channel counts arrivals. The
 # window is widened by this much so that network jitter cannot push arrivals over a ceiling.
-JITTER_MARGIN = (1.05, 0.1)  # × seconds, + seconds
+JITTER_MARGIN = (1.0, 0.03)  # × seconds, + seconds
 
 
 class SlidingWindow:

@@ -8,6 +8,7 @@ its own process).
 
     .venv/bin/python bench/fanout.py [--deliveries 50000] [--targets 1000]
         [--postgres postgresql://postgres@127.0.0.1:5432/test] [--ceiling 1000]
+        [--skip postgres] [--skip ceiling] [--only-ceiling]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -55,13 +57,28 @@ WORKERS, CONCURRENCY = 3, 64
 
 
 def serve(port_file: str) -> None:
+    arrivals: list[float] = []  # when each request arrived: ceilings are judged here
+
     async def ok(request: web.Request) -> web.Response:
+        arrivals.append(time.monotonic())
         await request.read()
         return web.Response(text='{"ok":true}', content_type="application/json")
+
+    async def most(request: web.Request) -> web.Response:
+        """The most arrivals in any `window` seconds since the last call (which resets)."""
+        window = float(request.query.get("window", "1"))
+        times, first, best = sorted(arrivals), 0, 0
+        for last, at in enumerate(times):
+            while at - times[first] >= window:
+                first += 1
+            best = max(best, last - first + 1)
+        arrivals.clear()
+        return web.json_response({"most": best})
 
     async def main() -> None:
         app = web.Application()
         app.router.add_post("/t/{target}", ok)
+        app.router.add_get("/most", most)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096)
@@ -156,16 +173,20 @@ async def engine(
         async with channel:
             started, cpu = time.perf_counter(), cpu_seconds()
             task = asyncio.create_task(worker.run(stop))
-            while worker.sent < deliveries:  # noqa: ASYNC110 - polling a counter is the point
-                await asyncio.sleep(0.01)
-            elapsed = time.perf_counter() - started
+            # Under a ceiling, a sliding window lets its first `ceiling` go at once; the
+            # rate it holds is that of what follows, timed from when that burst is out.
+            burst = int(min(ceiling or 0, deliveries - 1))
+            burst_out = started
+            while worker.sent < deliveries:
+                await asyncio.sleep(0.005)
+                if worker.sent < burst:
+                    burst_out = time.perf_counter()
+            finished = time.perf_counter()
+            elapsed = finished - started
             stop.set()
             await task
-    # Under a ceiling the window lets its first `ceiling` go at once: the steady rate is
-    # what follows that burst.
-    burst = min(ceiling or 0, deliveries - 1)
     return {
-        "rate": (deliveries - burst) / elapsed,
+        "rate": (deliveries - burst) / (finished - burst_out),
         "cpu_us": (cpu_seconds() - cpu) / deliveries * 1e6,
         "seconds": elapsed,
         "planning_seconds": planning,
@@ -205,7 +226,11 @@ def run_phase(
     ]
     command += ["--ceiling", str(ceiling or 0)]  # 0: no ceiling
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
+    # What the receiver saw: the most requests that arrived within any one second.
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/most?window=1") as response:
+        result["most_in_1s"] = json.loads(response.read())["most"]
+    return result
 
 
 def fresh_postgres(server: str) -> str | None:
@@ -244,6 +269,16 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--ceiling", type=float, default=1000.0)
     parser.add_argument("--ceiling-deliveries", type=int, default=10_000)
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["postgres", "ceiling"],
+        help="leave a phase out (repeatable)",
+    )
+    parser.add_argument(
+        "--only-ceiling", action="store_true", help="run only the phase under a ceiling"
+    )
     parser.add_argument("--phase", choices=["baseline", "engine", "serve"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--url", default="", help=argparse.SUPPRESS)
@@ -271,10 +306,14 @@ def main() -> None:
             f" {WORKERS} workers × {CONCURRENCY} concurrent requests; stand-in on :{port}"
         )
         rows: list[tuple[str, dict[str, float], dict[str, float] | None]] = []
-        bare = run_phase(port, "baseline", n, targets)
-        sqlite = run_phase(port, "engine", n, targets, f"sqlite:///{workdir}/bench.db")
-        rows.append(("SQLite, no ceiling", sqlite, bare))
-        pg_url = fresh_postgres(args.postgres) if args.postgres else None
+        bare: dict[str, float] | None = None
+        if not args.only_ceiling:
+            bare = run_phase(port, "baseline", n, targets)
+            sqlite = run_phase(port, "engine", n, targets, f"sqlite:///{workdir}/bench.db")
+            rows.append(("SQLite, no ceiling", sqlite, bare))
+        pg_url = None
+        if not args.only_ceiling and "postgres" not in args.skip and args.postgres:
+            pg_url = fresh_postgres(args.postgres)
         if pg_url:
             try:
                 rows.append(
@@ -282,24 +321,26 @@ def main() -> None:
                 )
             finally:
                 drop_postgres(args.postgres, pg_url)
-        limited = run_phase(
-            port,
-            "engine",
-            args.ceiling_deliveries,
-            targets,
-            f"sqlite:///{workdir}/limited.db",
-            ceiling=args.ceiling,
-        )
-        rows.append((f"SQLite, ceiling {args.ceiling:.0f}/s", limited, None))
+        if "ceiling" not in args.skip:
+            limited = run_phase(
+                port,
+                "engine",
+                args.ceiling_deliveries,
+                targets,
+                f"sqlite:///{workdir}/limited.db",
+                ceiling=args.ceiling,
+            )
+            rows.append((f"SQLite, ceiling {args.ceiling:.0f}/s", limited, None))
         print()
         print(
             f"{'run':<26}{'deliveries/s':>14}{'baseline/s':>12}{'ratio':>8}"
-            f"{'planning s':>12}{'CPU µs/dlv':>12}{'peak MB':>9}"
+            f"{'planning s':>12}{'CPU µs/dlv':>12}{'peak MB':>9}{'max in 1 s':>12}"
         )
-        print(
-            f"{'bare aiohttp loop':<26}{bare['rate']:>14.0f}{'':>12}{'':>8}{'':>12}"
-            f"{bare['cpu_us']:>12.0f}{bare['peak_mb']:>9.0f}"
-        )
+        if bare is not None:
+            print(
+                f"{'bare aiohttp loop':<26}{bare['rate']:>14.0f}{'':>12}{'':>8}{'':>12}"
+                f"{bare['cpu_us']:>12.0f}{bare['peak_mb']:>9.0f}{bare['most_in_1s']:>12.0f}"
+            )
         for name, result, base in rows:
             if base is not None:
                 ratio = result["rate"] / base["rate"]
@@ -310,13 +351,15 @@ def main() -> None:
             print(
                 f"{name:<26}{result['rate']:>14.0f}{tail}"
                 f"{result['planning_seconds']:>12.2f}{result['cpu_us']:>12.0f}"
-                f"{result['peak_mb']:>9.0f}"
+                f"{result['peak_mb']:>9.0f}{result['most_in_1s']:>12.0f}"
             )
         print()
         print(
-            "targets: ratio ≥ 0.80 against the bare loop with no ceiling;"
-            " ≥ 0.95 of the ceiling when limited (ratio column is rate/ceiling there;"
-            " the rate counts what follows the window's first burst)"
+            "targets: ratio ≥ 0.80 against the bare loop with no ceiling; ≥ 0.95 of the"
+            " ceiling when limited (the ratio column is rate/ceiling there, the rate that of"
+            " what follows the window's first burst, timed from when that burst is out)."
+            " 'max in 1 s': the most requests the stand-in received within any one second;"
+            " under a ceiling it must not exceed it"
         )
         print(f"this machine: {os.cpu_count()} CPUs shared by the stand-in and the sender")
     finally:

@@ -23,7 +23,6 @@ RENDERERS: dict[str, ChannelRenderer] = {
 }
 
 
-
 def parse_rate(text: str | None) -> tuple[Limit, ...]:
     """ "50/1" → at most 50 per second; "100/900" → 100 per 15 minutes; empty → no ceiling."""
     if not text:

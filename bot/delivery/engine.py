@@ -4,8 +4,8 @@ Per channel, a few workers each claim a batch (one delivery per target, oldest
 first, so a target hears every change in order), send it concurrently, and
 record every outcome in one transaction. Limits are enforced twice: when
 claiming, counted in the store so every instance shares one budget; and again
-just before each request, so latency jitter never pushes a window over its
-ceiling.
+around each request, each slot held until the answer is in, so latency jitter
+never pushes the receiver's window over its ceiling.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import random
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from bot import metrics
@@ -50,39 +50,70 @@ class Backoff:
         return ceiling / 2 + ceiling / 2 * float(rng())
 
 
-# A request reaches the channel a little after it leaves; the channel counts arrivals. The
-# window is widened by this much so that network jitter cannot push arrivals over a ceiling.
-JITTER_MARGIN = (1.0, 0.03)  # × seconds, + seconds
-
-
 class SlidingWindow:
-    """At most `limit.count` acquisitions in any `limit.seconds`, measured when they happen."""
+    """At most `limit.count` requests in any `limit.seconds`, as the receiver counts them.
+
+    A request reaches the receiver at some moment between leaving and its answer
+    coming back, and the network decides which. So a slot is held from the moment
+    a request is let go until its answer (or failure) is in, and only then starts
+    its `limit.seconds`: the request that reuses the slot leaves after that, and so
+    arrives a full window after the one before it, however late that one arrived.
+    Counting from departure instead lets a slow request and a quick one land in the
+    same window (the fan-out bench measured 1,051 arrivals in a second under 1,000/s).
+    """
 
     def __init__(self, limit: Limit, clock: Callable[[], float] = time.monotonic) -> None:
-        scale, extra = JITTER_MARGIN
-        self.limit = Limit(limit.count, limit.seconds * scale + extra)
+        self.limit = limit
         self.clock = clock
-        self._times: deque[float] = deque()
+        self._in_flight = 0
+        self._done: deque[float] = deque()  # when answers came back: always in order
+        self._answered = asyncio.Event()
         self._lock = asyncio.Lock()
 
+    def _expire(self, now: float) -> None:
+        while self._done and self._done[0] <= now - self.limit.seconds:
+            self._done.popleft()
+
     def free_in(self) -> float:
-        """Seconds until the window has room again (0: it has room now)."""
+        """Seconds until the window has room again (0: it has room now).
+
+        With every slot waiting for its answer, when is unknown: a tenth of the window.
+        """
         now = self.clock()
-        live = [t for t in self._times if t > now - self.limit.seconds]
-        if len(live) < self.limit.count:
+        self._expire(now)
+        if self._in_flight + len(self._done) < self.limit.count:
             return 0.0
-        return live[-self.limit.count] + self.limit.seconds - now
+        if not self._done:
+            return self.limit.seconds / 10
+        return self._done[0] + self.limit.seconds - now
 
     async def acquire(self) -> None:
+        """Wait for a slot; the caller must `release()` it once the answer is in."""
         async with self._lock:
             while True:
                 now = self.clock()
-                while self._times and self._times[0] <= now - self.limit.seconds:
-                    self._times.popleft()
-                if len(self._times) < self.limit.count:
-                    self._times.append(now)
+                self._expire(now)
+                if self._in_flight + len(self._done) < self.limit.count:
+                    self._in_flight += 1
                     return
-                await asyncio.sleep(self._times[0] + self.limit.seconds - now + 0.001)
+                if self._done:
+                    await asyncio.sleep(self._done[0] + self.limit.seconds - now + 0.001)
+                else:  # every slot is out: the first answer tells when one frees
+                    self._answered.clear()
+                    await self._answered.wait()
+
+    def release(self) -> None:
+        self._in_flight -= 1
+        self._done.append(self.clock())
+        self._answered.set()
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        await self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
 
 
 class DeliveryEngine:
@@ -225,11 +256,13 @@ class DeliveryEngine:
         return list(await asyncio.gather(*(one(d) for d in claimed)))
 
     async def _send(self, adapter: ChannelAdapter, delivery: Delivery) -> Outcome:
-        for window in self._windows[adapter.name]:
-            await window.acquire()
         started = time.perf_counter()
         try:
-            await adapter.deliver(delivery)
+            async with contextlib.AsyncExitStack() as slots:
+                for window in self._windows[adapter.name]:
+                    await slots.enter_async_context(window.slot())
+                started = time.perf_counter()
+                await adapter.deliver(delivery)
         except RetryLater as exc:
             return self._outcome(delivery, "retry_later", retry_in=exc.after, error=str(exc))
         except PermanentError as exc:

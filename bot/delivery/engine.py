@@ -180,12 +180,12 @@ class DeliveryEngine:
         return len(claimed)
 
     async def _claim(
-        self, adapter: ChannelAdapter, finished: Sequence[Outcome] = ()
+        self, adapter: ChannelAdapter, finished: Sequence[Outcome] = (), limit: int | None = None
     ) -> list[Delivery]:
         return await self.store.claim_deliveries(
             adapter.name,
             instance=self.instance,
-            limit=adapter.batch,
+            limit=adapter.batch if limit is None else limit,
             lease=self.lease,
             limits=adapter.limits,
             finished=finished,
@@ -198,34 +198,78 @@ class DeliveryEngine:
         await asyncio.shield(self.store.finish_deliveries(outcomes, instance=self.instance))
 
     async def _worker(self, adapter: ChannelAdapter, stop: asyncio.Event) -> None:
+        """Keep up to `adapter.batch` deliveries on their way, `adapter.concurrency` at once.
+
+        The worker claims again (recording what has finished in the same transaction)
+        while the last `concurrency` of its deliveries are still being sent, so the
+        requests never wait for the database and the database never waits for them.
+        """
         wake = self._wake[adapter.name]
+        gate = asyncio.Semaphore(adapter.concurrency)
+        low_water = adapter.concurrency
+        sending: set[asyncio.Task[Outcome]] = set()
         finished: list[Outcome] = []
+        starved = False  # the last claim found nothing: claim again once something changed
+
+        async def one(delivery: Delivery) -> Outcome:
+            async with gate:
+                return await self._send(adapter, delivery)
+
         try:
             while not stop.is_set():
-                try:
-                    if self.shared and finished:
-                        await self._record(finished)
+                # Claim when the pipe runs low — unless the last claim came back empty and
+                # too little has finished since to free anything worth a transaction.
+                enough = len(finished) >= max(1, low_water // 2) or (finished and not sending)
+                if len(sending) <= low_water and (not starved or enough):
+                    try:
+                        if self.shared and finished:
+                            await self._record(finished)
+                            finished = []
+                        claimed = await asyncio.shield(
+                            self._claim(adapter, finished, adapter.batch - len(sending))
+                        )
                         finished = []
-                    claimed = await asyncio.shield(self._claim(adapter, finished))
-                    finished = []
-                except Exception:
-                    log.exception("claiming %s deliveries failed; trying again", adapter.name)
-                    await asyncio.sleep(self.poll)
-                    continue
-                if claimed:
-                    log.debug(
-                        "%s claimed %d %s deliveries", self.instance, len(claimed), adapter.name
+                    except Exception:
+                        log.exception("claiming %s deliveries failed; trying again", adapter.name)
+                        await asyncio.sleep(self.poll)
+                        continue
+                    starved = not claimed
+                    if claimed:
+                        log.debug(
+                            "%s claimed %d %s deliveries",
+                            self.instance,
+                            len(claimed),
+                            adapter.name,
+                        )
+                        if self.shared:
+                            # Every instance hears this, this one included: whoever is idle
+                            # races for the other half on equal terms.
+                            await self.store.notify_work()
+                        sending.update(asyncio.create_task(one(d)) for d in claimed)
+                        continue
+                if sending:
+                    done, _ = await asyncio.wait(
+                        sending, timeout=self.poll, return_when=asyncio.FIRST_COMPLETED
                     )
-                    if self.shared:
-                        # Every instance hears this, this one included: whoever is idle
-                        # races for the other half on equal terms.
-                        await self.store.notify_work()
-                    finished = await self._send_batch(adapter, claimed)
+                    sending.difference_update(done)
+                    finished.extend(task.result() for task in done)
+                    if not done:
+                        starved = False  # a poll's time has passed: look again
+                    continue
+                if finished:
                     continue
                 wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(first_of(wake, stop), await self._idle_wait(adapter))
+                starved = False
         finally:
+            # Stopping, what is on its way finishes; cancelled, it is abandoned to its lease.
+            if sending:
+                if not stop.is_set():
+                    for task in sending:
+                        task.cancel()
+                results = await asyncio.gather(*sending, return_exceptions=True)
+                finished.extend(r for r in results if isinstance(r, Outcome))
             if finished:
                 await self._record(finished)
 

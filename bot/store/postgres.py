@@ -57,6 +57,7 @@ Listener = Callable[[dict[str, Any]], None]
 
 class PostgresStore(SqlStore):
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        super().__init__()
         self.url = url
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None

@@ -38,6 +38,8 @@ SEND_LOG_HORIZON = 3600.0
 # A target's window is counted from when a delivery was claimed, which is a little before it
 # is sent: widening it by this much keeps the gap between two sends to one target honest.
 TARGET_WINDOW_MARGIN = 1.0
+# At most this often (and four times per lease) a claim looks for leases that expired.
+LEASE_CHECK_EVERY = 5.0
 
 
 class Tx(Protocol):
@@ -122,6 +124,11 @@ def _delivery(row: Sequence[Any], claimed: bool = False) -> Delivery:
 
 class SqlStore:
     """Shared implementation; subclasses provide `_transaction` and the dialect hooks."""
+
+    _lease_check_at: dict[str, float]  # per channel: when to look for expired leases again
+
+    def __init__(self) -> None:
+        self._lease_check_at = {}
 
     def _transaction(self) -> AbstractAsyncContextManager[Tx]:
         raise NotImplementedError
@@ -301,12 +308,17 @@ class SqlStore:
         async with self._transaction() as tx:
             await self._record_outcomes(tx, finished)
             await self._lock_channel(tx, channel)
-            await tx.execute(
-                "UPDATE deliveries SET state = 'pending', claimed_by = NULL, lease_until = NULL"
-                " WHERE channel = ? AND state = 'sending' AND lease_until < ?",
-                channel,
-                now,
-            )
+            # Leases of a dead instance are taken back every so often, not on every claim:
+            # finding them walks the unfinished queue, and a lease lasts much longer.
+            if now >= self._lease_check_at.get(channel, 0.0):
+                self._lease_check_at[channel] = now + min(LEASE_CHECK_EVERY, lease / 4)
+                await tx.execute(
+                    "UPDATE deliveries SET state = 'pending', claimed_by = NULL,"
+                    " lease_until = NULL WHERE channel = ? AND state = 'sending'"
+                    " AND lease_until < ?",
+                    channel,
+                    now,
+                )
             budget = limit
             for window in limits:
                 rows = await tx.fetch(

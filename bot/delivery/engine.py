@@ -206,7 +206,7 @@ class DeliveryEngine:
         """
         wake = self._wake[adapter.name]
         gate = asyncio.Semaphore(adapter.concurrency)
-        low_water = adapter.concurrency
+        low_water = adapter.batch // 2
         sending: set[asyncio.Task[Outcome]] = set()
         finished: list[Outcome] = []
         starved = False  # the last claim found nothing: claim again once something changed

@@ -254,6 +254,25 @@ class SqlStore:
                 for d, h in zip(planned, hashes, strict=True)
             ],
         )
+        # Locked only now, so a big revision does not hold claims up while it is written.
+        for channel in sorted({d.channel for d in planned}):
+            await self._lock_channel(tx, channel)
+        await self._promote(tx, [(d.channel, d.target) for d in planned])
+
+    async def _promote(self, tx: Tx, queues: Sequence[tuple[str, str]]) -> None:
+        """Mark the oldest unfinished delivery of each (channel, target) as its queue's head.
+
+        Called, under the channel's lock, wherever a queue may have gained or lost its head:
+        deliveries enqueued (to an idle target, or superseding a waiting head) and
+        deliveries finished. A claim then reads the heads off an index.
+        """
+        if queues:
+            await tx.executemany(
+                "UPDATE deliveries SET head = TRUE WHERE id = (SELECT min(e.id) FROM deliveries e"
+                " WHERE e.channel = ? AND e.target = ? AND e.state IN ('pending', 'sending'))"
+                " AND NOT head",
+                sorted(set(queues)),
+            )
 
     async def latest_revision(self) -> RevisionRecord | None:
         async with self._transaction() as tx:
@@ -306,8 +325,8 @@ class SqlStore:
         """
         now = time.time() if now is None else now
         async with self._transaction() as tx:
-            await self._record_outcomes(tx, finished)
             await self._lock_channel(tx, channel)
+            await self._record_outcomes(tx, finished)
             # Leases of a dead instance are taken back every so often, not on every claim:
             # finding them walks the unfinished queue, and a lease lasts much longer.
             if now >= self._lease_check_at.get(channel, 0.0):
@@ -318,6 +337,14 @@ class SqlStore:
                     " AND lease_until < ?",
                     channel,
                     now,
+                )
+                # Heads are kept with every change; should one ever be missed, its queue
+                # waits this long, not forever.
+                await tx.execute(
+                    "UPDATE deliveries SET head = TRUE WHERE NOT head AND id IN (SELECT min(q.id)"
+                    " FROM deliveries q WHERE q.channel = ? AND q.state IN ('pending', 'sending')"
+                    " GROUP BY q.target)",
+                    channel,
                 )
             budget = limit
             for window in limits:
@@ -330,17 +357,20 @@ class SqlStore:
             if budget <= 0:
                 return []
             # The head of each target's queue (its oldest unfinished delivery) is the only
-            # one that may go; one grouped pass over the queue index finds them all.
+            # one that may go: the due heads come off their index, oldest due first. The
+            # probe for an older unfinished delivery is what keeps each target's order.
             rows = await tx.fetch(
                 f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d"
                 " JOIN payloads p ON p.hash = d.payload_hash"
-                " WHERE d.id IN (SELECT min(q.id) FROM deliveries q WHERE q.channel = ?"
-                "   AND q.state IN ('pending', 'sending') GROUP BY q.target)"
-                " AND d.state = 'pending' AND d.next_attempt_at <= ?"
+                " WHERE d.channel = ? AND d.head AND d.state = 'pending'"
+                " AND d.next_attempt_at <= ?"
+                " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.channel = d.channel"
+                "   AND e.target = d.target AND e.state IN ('pending', 'sending')"
+                "   AND e.id < d.id)"
                 " AND (d.target_limit IS NULL OR (SELECT count(*) FROM send_log s"
                 "   WHERE s.channel = d.channel AND s.target = d.target"
                 "   AND s.at > ? - d.target_window - ?) < d.target_limit)"
-                " ORDER BY d.id LIMIT ?",
+                " ORDER BY d.next_attempt_at, d.id LIMIT ?",
                 channel,
                 now,
                 now,
@@ -370,6 +400,8 @@ class SqlStore:
         if not outcomes:
             return
         async with self._transaction() as tx:
+            for channel in sorted({o.delivery.channel for o in outcomes}):
+                await self._lock_channel(tx, channel)
             await self._record_outcomes(tx, outcomes)
 
     async def _record_outcomes(self, tx: Tx, outcomes: Sequence[Outcome]) -> None:
@@ -416,6 +448,8 @@ class SqlStore:
                 " WHERE id = ?",
                 [(o.error, o.delivery.id) for o in failed],
             )
+        # A finished head hands its queue to the next delivery waiting in it.
+        await self._promote(tx, [(o.delivery.channel, o.delivery.target) for o in sent + failed])
 
     async def release_claims(self, *, instance: str | None = None) -> int:
         """Make deliveries claimed by `instance` (or by anyone) claimable again at once."""
@@ -437,7 +471,7 @@ class SqlStore:
         async with self._transaction() as tx:
             rows = await tx.fetch(
                 "SELECT min(next_attempt_at) FROM deliveries"
-                " WHERE channel = ? AND state = 'pending'",
+                " WHERE channel = ? AND head AND state = 'pending'",
                 channel,
             )
         value = rows[0][0]

@@ -268,9 +268,9 @@ class SqlStore:
         """
         if queues:
             await tx.executemany(
-                "UPDATE deliveries SET head = TRUE WHERE id = (SELECT min(e.id) FROM deliveries e"
-                " WHERE e.channel = ? AND e.target = ? AND e.state IN ('pending', 'sending'))"
-                " AND NOT head",
+                "UPDATE deliveries SET head = TRUE WHERE id = (SELECT e.id FROM deliveries e"
+                " WHERE e.channel = ? AND e.target = ? AND e.state IN ('pending', 'sending')"
+                " ORDER BY e.id LIMIT 1) AND NOT head",
                 sorted(set(queues)),
             )
 
@@ -358,15 +358,16 @@ class SqlStore:
                 return []
             # The head of each target's queue (its oldest unfinished delivery) is the only
             # one that may go: the due heads come off their index, oldest due first. The
-            # probe for an older unfinished delivery is what keeps each target's order.
+            # probe for the queue's oldest is what keeps each target's order (a probe per
+            # head, planned as one even before PostgreSQL has statistics of the table).
             rows = await tx.fetch(
                 f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d"
                 " JOIN payloads p ON p.hash = d.payload_hash"
                 " WHERE d.channel = ? AND d.head AND d.state = 'pending'"
                 " AND d.next_attempt_at <= ?"
-                " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.channel = d.channel"
+                " AND d.id = (SELECT e.id FROM deliveries e WHERE e.channel = d.channel"
                 "   AND e.target = d.target AND e.state IN ('pending', 'sending')"
-                "   AND e.id < d.id)"
+                "   ORDER BY e.id LIMIT 1)"
                 " AND (d.target_limit IS NULL OR (SELECT count(*) FROM send_log s"
                 "   WHERE s.channel = d.channel AND s.target = d.target"
                 "   AND s.at > ? - d.target_window - ?) < d.target_limit)"

@@ -26,6 +26,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+FLOOR = """
+import sys
+from aiohttp import web
+body = open(sys.argv[1], "rb").read()
+async def banner(request):
+    return web.Response(body=body, content_type="application/json")
+app = web.Application()
+app.router.add_get("/banner.json", banner)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[2]), access_log=None, print=None)
+"""
+
+
 def free_ports(count: int) -> list[int]:
     """`count` distinct free ports (all held open at once, so none is handed out twice)."""
     sockets = [socket.socket() for _ in range(count)]
@@ -88,7 +100,7 @@ def main() -> None:
         cwd=ROOT,
         capture_output=True,
     )
-    unavoz_port, nginx_port = free_ports(2)
+    unavoz_port, nginx_port, floor_port = free_ports(3)
     env = {
         **os.environ,
         "UNAVOZ_DATABASE_URL": f"sqlite:///{work}/bench.db",
@@ -123,10 +135,22 @@ http {{
 """)
     nginx_binary = shutil.which("nginx") or "/usr/sbin/nginx"
     nginx = subprocess.Popen([nginx_binary, "-p", str(work), "-c", str(conf)])
+    # For scale, not a target: the least any aiohttp server does per request — one handler
+    # returning the exported bytes, no routing work, no middleware, no headers of ours.
+    floor = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            FLOOR,
+            str(public / f"banner/{args.area}.{args.lang}.json"),
+            str(floor_port),
+        ]
+    )
     path = f"/banner.json?area={args.area}&lang={args.lang}"
     try:
         wait_for(f"http://127.0.0.1:{unavoz_port}{path}")
         wait_for(f"http://127.0.0.1:{nginx_port}{path}")
+        wait_for(f"http://127.0.0.1:{floor_port}{path}")
         bodies = [
             json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}{path}").read())
             for port in (unavoz_port, nginx_port)
@@ -139,11 +163,13 @@ http {{
         load = (args.seconds, args.connections)
         ours, ours_p99 = wrk(f"http://127.0.0.1:{unavoz_port}{path}", *load)
         theirs, theirs_p99 = wrk(f"http://127.0.0.1:{nginx_port}{path}", *load)
+        wrk(f"http://127.0.0.1:{floor_port}{path}", 2, args.connections)
+        least, least_p99 = wrk(f"http://127.0.0.1:{floor_port}{path}", *load)
     finally:
-        unavoz.terminate()
-        nginx.terminate()
-        unavoz.wait(20)
-        nginx.wait(20)
+        for process in (unavoz, nginx, floor):
+            process.terminate()
+        for process in (unavoz, nginx, floor):
+            process.wait(20)
         shutil.rmtree(work, ignore_errors=True)
     print(
         f"GET {path}, wrk -t1 -c{args.connections} -d{args.seconds}s, one worker each;"
@@ -152,7 +178,12 @@ http {{
     print(f"{'server':<34}{'requests/s':>12}{'p99':>10}")
     print(f"{'unavoz run':<34}{ours:>12.0f}{ours_p99:>10}")
     print(f"{'nginx, exported file (baseline)':<34}{theirs:>12.0f}{theirs_p99:>10}")
+    print(f"{'aiohttp, bare handler (for scale)':<34}{least:>12.0f}{least_p99:>10}")
     print(f"ratio unavoz/nginx: {ours / theirs:.2f}   (target ≥ 0.5)")
+    print(
+        f"for scale: bare aiohttp/nginx {least / theirs:.2f}, unavoz/bare aiohttp"
+        f" {ours / least:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ class EventHub:
 
 
 EVENTS: web.AppKey[EventHub] = web.AppKey("events")
-BANNERS: web.AppKey[dict[tuple[Any, ...], bytes]] = web.AppKey("banners")
+BANNERS: web.AppKey[dict[tuple[Any, ...], tuple[bytes, str]]] = web.AppKey("banners")
 
 
 def _state(request: web.Request) -> FeedState:
@@ -77,15 +77,23 @@ def _cors(request: web.Request, state: FeedState, response: web.StreamResponse) 
         response.headers["Access-Control-Expose-Headers"] = "ETag"
 
 
-def _cached(request: web.Request, state: FeedState, body: bytes, content_type: str) -> web.Response:
-    tag = views.etag(body)
+def _cached(
+    request: web.Request,
+    state: FeedState,
+    body: bytes,
+    content_type: str,
+    tag: str | None = None,
+) -> web.Response:
+    tag = tag or views.etag(body)
     headers = {"ETag": tag, "Cache-Control": CACHE}
-    if tag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
+    match = request.headers.get("If-None-Match")
+    if match and tag in {t.strip() for t in match.split(",")}:
         response = web.Response(status=304, headers=headers)
     else:
-        response = web.Response(body=body, headers=headers, content_type=content_type)
         if content_type.startswith(("application/json", "text/", "application/atom")):
-            response.charset = "utf-8"
+            content_type += "; charset=utf-8"
+        headers["Content-Type"] = content_type
+        response = web.Response(body=body, headers=headers)
     _cors(request, state, response)
     return response
 
@@ -113,13 +121,14 @@ async def banner_json(request: web.Request) -> web.Response:
     # once per minute per page kind, then served from memory — it is the hottest path.
     key = (state.revision.number, now.replace(second=0, microsecond=0), locale, area, service)
     cache = request.app[BANNERS]
-    body = cache.get(key)
-    if body is None:
+    entry = cache.get(key)
+    if entry is None:
         body = views.dumps(views.banner(state, now, locale, area=area, service=service))
         if len(cache) > 4096:
             cache.clear()
-        cache[key] = body
-    return _cached(request, state, body, "application/json")
+        entry = cache[key] = (body, views.etag(body))
+    body, tag = entry
+    return _cached(request, state, body, "application/json", tag)
 
 
 async def preflight(request: web.Request) -> web.Response:

@@ -219,10 +219,13 @@ class SqlStore:
         # A customer gets the latest truth, not a backlog: a newer revision replaces what is
         # still waiting for the same incident and target — but only back to the last change
         # of status waiting, so every change of status (a resolution above all) is told.
+        # (The queue index finds the target's unfinished deliveries: its condition is spelt
+        # out, and `+id` keeps SQLite from walking the table by id instead.)
         await tx.executemany(
             "UPDATE deliveries SET state = 'superseded' WHERE channel = ? AND target = ?"
+            " AND state IN ('pending', 'sending')"
             " AND incident_id = ? AND state = 'pending' AND status = ?"
-            " AND id > COALESCE((SELECT max(e.id) FROM deliveries e WHERE e.channel = ?"
+            " AND +id > COALESCE((SELECT max(e.id) FROM deliveries e WHERE e.channel = ?"
             "   AND e.target = ? AND e.incident_id = ? AND e.state IN ('pending', 'sending')"
             "   AND e.status <> ?), 0)",
             [(d.channel, d.target, d.incident_id, d.status) * 2 for d in planned],
@@ -549,12 +552,13 @@ class SqlStore:
                 " count(DISTINCT target)"
                 " FROM deliveries GROUP BY channel"
             )
-            # A permanent failure counts until a later delivery to that target succeeds.
+            # A permanent failure counts until a later delivery to that target succeeds: the
+            # ledger (one row per target and incident) tells, a key lookup per failure.
             failed = await tx.fetch(
                 "SELECT d.channel, count(*), max(d.id) FROM deliveries d WHERE d.state = 'failed'"
-                " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.channel = d.channel"
-                "   AND e.target = d.target AND e.incident_id = d.incident_id"
-                "   AND e.state = 'sent' AND e.id > d.id)"
+                " AND NOT EXISTS (SELECT 1 FROM ledger l WHERE l.channel = d.channel"
+                "   AND l.target = d.target AND l.incident_id = d.incident_id"
+                "   AND (l.revision > d.revision OR l.delivered_at > d.claimed_at))"
                 " GROUP BY d.channel"
             )
             errors = await tx.fetch(

@@ -78,6 +78,8 @@ class Instance:
                     f"http://127.0.0.1:{self.port}{path}", timeout=aiohttp.ClientTimeout(total=2)
                 ) as response,
             ):
+                if response.status != 200:  # 503 while starting: not up yet
+                    return None
                 return await response.json()  # type: ignore[no-any-return]
         except (aiohttp.ClientError, TimeoutError):
             return None

@@ -11,9 +11,7 @@ DROP INDEX deliveries_pending;
 CREATE INDEX deliveries_heads ON deliveries (channel, next_attempt_at, id)
     WHERE head AND state = 'pending';
 -- Each index a delivery's state change touches is paid on every claim and every outcome,
--- and again in the pages each commit writes. Supersession only ever looks for unfinished
--- deliveries of an incident and target, so that index now holds only those, without the
--- state: a delivery enters it once and leaves once, instead of moving on every change.
+-- and again in the pages each commit writes. Supersession looks for the unfinished
+-- deliveries of an incident and target: the queue index (channel, target, id) finds the
+-- target's, few since supersession keeps them few, so it needs no index of its own.
 DROP INDEX deliveries_incident;
-CREATE INDEX deliveries_incident ON deliveries (channel, target, incident_id)
-    WHERE state IN ('pending', 'sending');

@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 
 from bot.store.base import RevisionRecord, StoreError
-from bot.store.sql import SqlStore, Tx
+from bot.store.sql import LEDGER_UPSERT, SqlStore, Tx
 from bot.store.sqlite import migrations, statements
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class PostgresStore(SqlStore):
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self._listen_connection: asyncpg.Connection | None = None
+        self._lock_rows: set[str] = set()  # channels whose claim-lock row surely exists
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -117,10 +118,19 @@ class PostgresStore(SqlStore):
         await tx.execute("SELECT pg_advisory_xact_lock(?)", _REVISION_LOCK)
 
     async def _lock_channel(self, tx: Tx, channel: str) -> None:
-        await tx.execute(
-            "INSERT INTO channel_locks (channel) VALUES (?) ON CONFLICT DO NOTHING", channel
-        )
+        if channel not in self._lock_rows:
+            await tx.execute(
+                "INSERT INTO channel_locks (channel) VALUES (?) ON CONFLICT DO NOTHING", channel
+            )
+            self._lock_rows.add(channel)  # (rows are never deleted)
         await tx.execute("SELECT 1 FROM channel_locks WHERE channel = ? FOR UPDATE", channel)
+
+    async def _lock_queues(self, tx: Tx, channels: Sequence[str], *, exclusive: bool) -> None:
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        for channel in channels:
+            await tx.execute(
+                f"SELECT {function}(hashtextextended(?, 0))", f"unavoz-queue:{channel}"
+            )
 
     async def _announce(self, tx: Tx, record: RevisionRecord, deliveries: int) -> None:
         payload = json.dumps({"revision": record.number, "deliveries": deliveries})
@@ -128,6 +138,63 @@ class PostgresStore(SqlStore):
 
     def _timestamp(self, moment: dt.datetime) -> Any:
         return moment
+
+    # The per-delivery statements, each one statement over arrays: a row at a time, the
+    # protocol and the executor's start-up per row cost more than the row itself.
+
+    async def _mark_claimed(
+        self, tx: Tx, ids: Sequence[int], *, instance: str, now: float, lease: float
+    ) -> None:
+        await tx.execute(
+            "UPDATE deliveries SET state = 'sending', claimed_by = ?, claimed_at = ?,"
+            " lease_until = ?, attempts = attempts + 1 WHERE id = ANY(?::bigint[])",
+            instance,
+            now,
+            now + lease,
+            list(ids),
+        )
+
+    async def _log_sends(self, tx: Tx, ids: Sequence[int], *, now: float) -> None:
+        await tx.execute(
+            "INSERT INTO send_log (channel, target, at) SELECT channel, target, ?"
+            " FROM deliveries WHERE id = ANY(?::bigint[]) ORDER BY id",
+            now,
+            list(ids),
+        )
+
+    async def _mark_sent(self, tx: Tx, sent: Sequence[tuple[int, float | None]]) -> None:
+        await tx.execute(
+            "UPDATE deliveries d SET state = 'sent', sent_at = u.sent_at, last_error = NULL,"
+            " lease_until = NULL FROM unnest(?::bigint[], ?::float8[]) AS u(id, sent_at)"
+            " WHERE d.id = u.id",
+            [id_ for id_, _ in sent],
+            [sent_at for _, sent_at in sent],
+        )
+
+    async def _write_ledger(self, tx: Tx, rows: Sequence[tuple[Any, ...]]) -> None:
+        columns = list(zip(*rows, strict=True))
+        await tx.execute(
+            "INSERT INTO ledger (channel, target, incident_id, revision, fingerprint,"
+            " status, payload_hash, delivered_at) SELECT * FROM unnest(?::text[], ?::text[],"
+            " ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::float8[])"
+            " ORDER BY 1, 2, 3" + LEDGER_UPSERT,
+            *(list(column) for column in columns),
+        )
+
+    async def _promote(self, tx: Tx, queues: Sequence[tuple[str, str]]) -> None:
+        if not queues:
+            return
+        unique = sorted(set(queues))
+        await tx.execute(
+            # ARRAY(…) is worked out first, then the heads are found by key: as `IN (…)`
+            # the planner may join it against the whole table instead.
+            "UPDATE deliveries SET head = TRUE WHERE id = ANY(ARRAY(SELECT (SELECT e.id"
+            " FROM deliveries e WHERE e.channel = q.channel AND e.target = q.target"
+            " AND e.state IN ('pending', 'sending') ORDER BY e.id LIMIT 1)"
+            " FROM unnest(?::text[], ?::text[]) AS q(channel, target))) AND NOT head",
+            [channel for channel, _ in unique],
+            [target for _, target in unique],
+        )
 
     # Announcements from other instances ------------------------------------------------
 

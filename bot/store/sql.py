@@ -38,6 +38,15 @@ SEND_LOG_HORIZON = 3600.0
 # A target's window is counted from when a delivery was claimed, which is a little before it
 # is sent: widening it by this much keeps the gap between two sends to one target honest.
 TARGET_WINDOW_MARGIN = 1.0
+# A newer revision told replaces what the ledger holds for a target and incident; an older
+# one (a late retry) does not.
+LEDGER_UPSERT = (
+    " ON CONFLICT (channel, target, incident_id) DO UPDATE SET"
+    " revision = excluded.revision, fingerprint = excluded.fingerprint,"
+    " status = excluded.status, payload_hash = excluded.payload_hash,"
+    " delivered_at = excluded.delivered_at"
+    " WHERE ledger.revision <= excluded.revision"
+)
 # At most this often (and four times per lease) a claim looks for leases that expired.
 LEASE_CHECK_EVERY = 5.0
 
@@ -159,6 +168,15 @@ class SqlStore:
     async def _lock_channel(self, tx: Tx, channel: str) -> None:
         """Serialize claims of one channel across processes (rate windows need it)."""
 
+    async def _lock_queues(self, tx: Tx, channels: Sequence[str], *, exclusive: bool) -> None:
+        """Keep each channel's queue heads right when instances write at once.
+
+        Enqueueing takes it alone, recording outcomes shares it: a delivery enqueued
+        while the one before it finishes elsewhere would otherwise find that one still
+        unfinished, while the finishing side could not yet see the new one, and neither
+        would mark it its queue's head. Always taken before the channel's claim lock.
+        """
+
     async def _announce(self, tx: Tx, record: RevisionRecord, deliveries: int) -> None:
         """Tell other instances, on commit, that a revision (and its deliveries) exists."""
 
@@ -257,10 +275,42 @@ class SqlStore:
                 for d, h in zip(planned, hashes, strict=True)
             ],
         )
-        # Locked only now, so a big revision does not hold claims up while it is written.
-        for channel in sorted({d.channel for d in planned}):
-            await self._lock_channel(tx, channel)
+        # Locked only now, so a big revision does not hold outcomes up while it is written.
+        await self._lock_queues(tx, sorted({d.channel for d in planned}), exclusive=True)
         await self._promote(tx, [(d.channel, d.target) for d in planned])
+
+    # The statements run for every delivery: a row at a time here (SQLite's executemany
+    # is a loop in C); PostgreSQL runs each as one statement over arrays.
+
+    async def _mark_claimed(
+        self, tx: Tx, ids: Sequence[int], *, instance: str, now: float, lease: float
+    ) -> None:
+        await tx.executemany(
+            "UPDATE deliveries SET state = 'sending', claimed_by = ?, claimed_at = ?,"
+            " lease_until = ?, attempts = attempts + 1 WHERE id = ?",
+            [(instance, now, now + lease, id_) for id_ in ids],
+        )
+
+    async def _log_sends(self, tx: Tx, ids: Sequence[int], *, now: float) -> None:
+        await tx.executemany(
+            "INSERT INTO send_log (channel, target, at)"
+            " SELECT channel, target, ? FROM deliveries WHERE id = ?",
+            [(now, id_) for id_ in ids],
+        )
+
+    async def _mark_sent(self, tx: Tx, sent: Sequence[tuple[int, float | None]]) -> None:
+        await tx.executemany(
+            "UPDATE deliveries SET state = 'sent', sent_at = ?, last_error = NULL,"
+            " lease_until = NULL WHERE id = ?",
+            [(sent_at, id_) for id_, sent_at in sent],
+        )
+
+    async def _write_ledger(self, tx: Tx, rows: Sequence[tuple[Any, ...]]) -> None:
+        await tx.executemany(
+            "INSERT INTO ledger (channel, target, incident_id, revision, fingerprint,"
+            " status, payload_hash, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" + LEDGER_UPSERT,
+            rows,
+        )
 
     async def _promote(self, tx: Tx, queues: Sequence[tuple[str, str]]) -> None:
         """Mark the oldest unfinished delivery of each (channel, target) as its queue's head.
@@ -328,6 +378,9 @@ class SqlStore:
         """
         now = time.time() if now is None else now
         async with self._transaction() as tx:
+            if finished:
+                channels = sorted({o.delivery.channel for o in finished})
+                await self._lock_queues(tx, channels, exclusive=False)
             await self._lock_channel(tx, channel)
             await self._record_outcomes(tx, finished)
             # Leases of a dead instance are taken back every so often, not on every claim:
@@ -364,7 +417,7 @@ class SqlStore:
             # probe for the queue's oldest is what keeps each target's order (a probe per
             # head, planned as one even before PostgreSQL has statistics of the table).
             rows = await tx.fetch(
-                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d"
+                f"SELECT {_DELIVERY_COLUMNS}, d.target_limit FROM deliveries d"
                 " JOIN payloads p ON p.hash = d.payload_hash"
                 " WHERE d.channel = ? AND d.head AND d.state = 'pending'"
                 " AND d.next_attempt_at <= ?"
@@ -385,18 +438,12 @@ class SqlStore:
                 rows = rows[: max(1, math.ceil(len(rows) * share))]
             claimed = [_delivery(row, claimed=True) for row in rows]
             if claimed:
-                await tx.executemany(
-                    "UPDATE deliveries SET state = 'sending', claimed_by = ?, claimed_at = ?,"
-                    " lease_until = ?, attempts = attempts + 1 WHERE id = ?",
-                    [(instance, now, now + lease, d.id) for d in claimed],
-                )
+                ids = [d.id for d in claimed]
+                await self._mark_claimed(tx, ids, instance=instance, now=now, lease=lease)
                 # Only limited sends need remembering: the channel's, or a target's own.
-                only_limited = "" if limits else " AND target_limit IS NOT NULL"
-                await tx.executemany(
-                    "INSERT INTO send_log (channel, target, at)"
-                    f" SELECT channel, target, ? FROM deliveries WHERE id = ?{only_limited}",
-                    [(now, d.id) for d in claimed],
-                )
+                limited = ids if limits else [row[0] for row in rows if row[-1] is not None]
+                if limited:
+                    await self._log_sends(tx, limited, now=now)
         return claimed
 
     async def finish_deliveries(self, outcomes: Sequence[Outcome], *, instance: str) -> None:
@@ -404,8 +451,8 @@ class SqlStore:
         if not outcomes:
             return
         async with self._transaction() as tx:
-            for channel in sorted({o.delivery.channel for o in outcomes}):
-                await self._lock_channel(tx, channel)
+            channels = sorted({o.delivery.channel for o in outcomes})
+            await self._lock_queues(tx, channels, exclusive=False)
             await self._record_outcomes(tx, outcomes)
 
     async def _record_outcomes(self, tx: Tx, outcomes: Sequence[Outcome]) -> None:
@@ -413,33 +460,22 @@ class SqlStore:
         retry = [o for o in outcomes if o.state is DeliveryState.PENDING]
         failed = [o for o in outcomes if o.state is DeliveryState.FAILED]
         if sent:
-            await tx.executemany(
-                "UPDATE deliveries SET state = 'sent', sent_at = ?, last_error = NULL,"
-                " lease_until = NULL WHERE id = ?",
-                [(o.sent_at, o.delivery.id) for o in sent],
-            )
-            await tx.executemany(
-                "INSERT INTO ledger (channel, target, incident_id, revision, fingerprint,"
-                " status, payload_hash, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (channel, target, incident_id) DO UPDATE SET"
-                " revision = excluded.revision, fingerprint = excluded.fingerprint,"
-                " status = excluded.status, payload_hash = excluded.payload_hash,"
-                " delivered_at = excluded.delivered_at"
-                " WHERE ledger.revision <= excluded.revision",
-                [
-                    (
-                        o.delivery.channel,
-                        o.delivery.target,
-                        o.delivery.incident_id,
-                        o.delivery.revision,
-                        o.delivery.fingerprint,
-                        o.delivery.status,
-                        payload_hash(o.delivery.payload),
-                        o.sent_at,
-                    )
-                    for o in sent
-                ],
-            )
+            await self._mark_sent(tx, [(o.delivery.id, o.sent_at) for o in sent])
+            # One row per channel, target and incident, the newest revision told.
+            told = {}
+            for o in sorted(sent, key=lambda o: o.delivery.revision):
+                d = o.delivery
+                told[(d.channel, d.target, d.incident_id)] = (
+                    d.channel,
+                    d.target,
+                    d.incident_id,
+                    d.revision,
+                    d.fingerprint,
+                    d.status,
+                    payload_hash(d.payload),
+                    o.sent_at,
+                )
+            await self._write_ledger(tx, list(told.values()))
         if retry:
             await tx.executemany(
                 "UPDATE deliveries SET state = 'pending', next_attempt_at = ?,"

@@ -201,8 +201,9 @@ class DeliveryEngine:
         """Keep up to `adapter.batch` deliveries on their way, `adapter.concurrency` at once.
 
         The worker claims again (recording what has finished in the same transaction)
-        while the last `concurrency` of its deliveries are still being sent, so the
-        requests never wait for the database and the database never waits for them.
+        while half of its deliveries are still on their way, so the requests never wait
+        for the database; and as soon as a quarter has finished, because a target's next
+        message can only be claimed once the one before it is recorded.
         """
         wake = self._wake[adapter.name]
         gate = asyncio.Semaphore(adapter.concurrency)
@@ -217,10 +218,11 @@ class DeliveryEngine:
 
         try:
             while not stop.is_set():
-                # Claim when the pipe runs low — unless the last claim came back empty and
-                # too little has finished since to free anything worth a transaction.
+                # Claim when the pipe runs low (unless the last claim came back empty), or
+                # once enough have finished: recorded, their targets' next messages may go.
                 enough = len(finished) >= max(1, low_water // 2) or (finished and not sending)
-                if len(sending) <= low_water and (not starved or enough):
+                low = len(sending) <= low_water and not starved
+                if (low or enough) and len(sending) < adapter.batch:
                     try:
                         if self.shared and finished:
                             await self._record(finished)

@@ -1,7 +1,10 @@
 """PostgreSQL store: several `unavoz run` instances share revisions, the outbox and the ledger.
 
-Claims of one channel are serialized with a row lock (`channel_locks`), so the
-rate-limit windows are counted by one instance at a time; revision numbers are
+Claims take the due queue heads `FOR UPDATE SKIP LOCKED`, so instances claim side
+by side, each passing over the rows another is taking; a channel with rate limits
+is claimed by one instance at a time (a row lock in `channel_locks`), so its
+windows are counted once. A queue's head is kept right under a per-channel
+advisory lock, exclusive to enqueue and shared by outcomes; revision numbers are
 allotted under a transaction advisory lock; a new revision is announced with
 `NOTIFY unavoz`, delivered to the other instances when the transaction commits.
 """
@@ -113,6 +116,8 @@ class PostgresStore(SqlStore):
                 )
 
     # Dialect hooks ---------------------------------------------------------------------
+
+    _SKIP_LOCKED = " FOR UPDATE OF d SKIP LOCKED"
 
     async def _lock_revisions(self, tx: Tx) -> None:
         await tx.execute("SELECT pg_advisory_xact_lock(?)", _REVISION_LOCK)

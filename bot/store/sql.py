@@ -162,6 +162,10 @@ class SqlStore:
 
     # Dialect hooks ---------------------------------------------------------------------
 
+    # Claimers running at once pass over each other's rows rather than wait for them (only
+    # PostgreSQL has claimers at once; SQLite runs one transaction at a time).
+    _SKIP_LOCKED = ""
+
     async def _lock_revisions(self, tx: Tx) -> None:
         """Serialize revision numbering across processes (SQLite's BEGIN IMMEDIATE does)."""
 
@@ -381,7 +385,8 @@ class SqlStore:
             if finished:
                 channels = sorted({o.delivery.channel for o in finished})
                 await self._lock_queues(tx, channels, exclusive=False)
-            await self._lock_channel(tx, channel)
+            if limits:  # the channel's windows are counted by one claimer at a time
+                await self._lock_channel(tx, channel)
             await self._record_outcomes(tx, finished)
             # Leases of a dead instance are taken back every so often, not on every claim:
             # finding them walks the unfinished queue, and a lease lasts much longer.
@@ -427,7 +432,7 @@ class SqlStore:
                 " AND (d.target_limit IS NULL OR (SELECT count(*) FROM send_log s"
                 "   WHERE s.channel = d.channel AND s.target = d.target"
                 "   AND s.at > ? - d.target_window - ?) < d.target_limit)"
-                " ORDER BY d.next_attempt_at, d.id LIMIT ?",
+                f" ORDER BY d.next_attempt_at, d.id LIMIT ?{self._SKIP_LOCKED}",
                 channel,
                 now,
                 now,

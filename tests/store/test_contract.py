@@ -171,6 +171,37 @@ async def test_claims_take_one_delivery_per_target_oldest_first(store: Store) ->
     }
 
 
+async def test_claimers_at_once_take_disjoint_deliveries_and_together_all(store: Store) -> None:
+    plan = planner(*((f"i{n % 3}", f"t{n}", "identified") for n in range(60)))
+    await store.record_revision("r: 1\n", author="a", source="cli", plan=plan)
+    claims = await asyncio.gather(
+        *(store.claim_deliveries("hook", instance=f"w{n}", limit=15, lease=30) for n in range(6))
+    )
+    ids = [d.id for claimed in claims for d in claimed]
+    assert len(ids) == len(set(ids)) == 60  # nobody waited out the others' rows, none twice
+
+
+async def test_a_queue_keeps_its_head_when_enqueueing_and_finishing_meet(store: Store) -> None:
+    from bot.delivery.model import DeliveryState, Outcome
+
+    for round_ in range(5):
+        plan = planner(*((f"i{round_}", f"t{n}", "identified") for n in range(20)))
+        await store.record_revision(f"r: {round_}\n", author="a", source="cli", plan=plan)
+        claimed = await store.claim_deliveries("hook", instance="x", limit=100, lease=30)
+        nxt = planner(*((f"j{round_}", f"t{n}", "identified") for n in range(20)))
+        await asyncio.gather(
+            store.finish_deliveries(
+                [Outcome(d, DeliveryState.SENT, sent_at=1.0) for d in claimed], instance="x"
+            ),
+            store.record_revision(f"r: {round_}b\n", author="a", source="cli", plan=nxt),
+        )
+        after = await store.claim_deliveries("hook", instance="x", limit=100, lease=30)
+        assert {d.target for d in after} == {f"t{n}" for n in range(20)}
+        await store.finish_deliveries(
+            [Outcome(d, DeliveryState.SENT, sent_at=1.0) for d in after], instance="x"
+        )
+
+
 async def test_a_window_limit_caps_claims_and_an_expired_lease_frees_them(store: Store) -> None:
     from bot.delivery.model import Limit
 

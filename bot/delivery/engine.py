@@ -208,31 +208,40 @@ class DeliveryEngine:
         wake = self._wake[adapter.name]
         gate = asyncio.Semaphore(adapter.concurrency)
         low_water = adapter.batch // 2
-        sending: set[asyncio.Task[Outcome]] = set()
-        finished: list[Outcome] = []
+        tasks: set[asyncio.Task[None]] = set()
+        in_flight = 0
+        finished: list[Outcome] = []  # sent, retried or failed: not yet recorded
+        arrived = asyncio.Event()  # an outcome was added to `finished`
         starved = False  # the last claim found nothing: claim again once something changed
 
-        async def one(delivery: Delivery) -> Outcome:
-            async with gate:
-                return await self._send(adapter, delivery)
+        async def one(delivery: Delivery) -> None:
+            nonlocal in_flight
+            try:
+                async with gate:
+                    outcome = await self._send(adapter, delivery)
+            finally:
+                in_flight -= 1
+            finished.append(outcome)
+            arrived.set()
 
         try:
             while not stop.is_set():
                 # Claim when the pipe runs low (unless the last claim came back empty), or
                 # once enough have finished: recorded, their targets' next messages may go.
-                enough = len(finished) >= max(1, low_water // 2) or (finished and not sending)
-                low = len(sending) <= low_water and not starved
-                if (low or enough) and len(sending) < adapter.batch:
+                enough = len(finished) >= max(1, low_water // 2) or (finished and not in_flight)
+                low = in_flight <= low_water and not starved
+                if (low or enough) and in_flight < adapter.batch:
+                    batch, finished = finished, []
                     try:
-                        if self.shared and finished:
-                            await self._record(finished)
-                            finished = []
+                        if self.shared and batch:
+                            await self._record(batch)
+                            batch = []
                         claimed = await asyncio.shield(
-                            self._claim(adapter, finished, adapter.batch - len(sending))
+                            self._claim(adapter, batch, adapter.batch - in_flight)
                         )
-                        finished = []
                     except Exception:
                         log.exception("claiming %s deliveries failed; trying again", adapter.name)
+                        finished = batch + finished
                         await asyncio.sleep(self.poll)
                         continue
                     starved = not claimed
@@ -247,16 +256,21 @@ class DeliveryEngine:
                             # Every instance hears this, this one included: whoever is idle
                             # races for the other half on equal terms.
                             await self.store.notify_work()
-                        sending.update(asyncio.create_task(one(d)) for d in claimed)
+                        in_flight += len(claimed)
+                        for delivery in claimed:
+                            task = asyncio.create_task(one(delivery))
+                            tasks.add(task)
+                            task.add_done_callback(tasks.discard)
                         continue
-                if sending:
-                    done, _ = await asyncio.wait(
-                        sending, timeout=self.poll, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    sending.difference_update(done)
-                    finished.extend(task.result() for task in done)
-                    if not done:
-                        starved = False  # a poll's time has passed: look again
+                if in_flight:
+                    # One wake-up per batch of answers, however many are on their way.
+                    if not arrived.is_set():
+                        try:
+                            async with asyncio.timeout(self.poll):
+                                await arrived.wait()
+                        except TimeoutError:
+                            starved = False  # a poll's time has passed: look again
+                    arrived.clear()
                     continue
                 if finished:
                     continue
@@ -266,12 +280,11 @@ class DeliveryEngine:
                 starved = False
         finally:
             # Stopping, what is on its way finishes; cancelled, it is abandoned to its lease.
-            if sending:
+            if tasks:
                 if not stop.is_set():
-                    for task in sending:
+                    for task in tasks:
                         task.cancel()
-                results = await asyncio.gather(*sending, return_exceptions=True)
-                finished.extend(r for r in results if isinstance(r, Outcome))
+                await asyncio.gather(*tasks, return_exceptions=True)
             if finished:
                 await self._record(finished)
 
@@ -303,11 +316,15 @@ class DeliveryEngine:
 
     async def _send(self, adapter: ChannelAdapter, delivery: Delivery) -> Outcome:
         started = time.perf_counter()
+        windows = self._windows[adapter.name]
         try:
-            async with contextlib.AsyncExitStack() as slots:
-                for window in self._windows[adapter.name]:
-                    await slots.enter_async_context(window.slot())
-                started = time.perf_counter()
+            if windows:
+                async with contextlib.AsyncExitStack() as slots:
+                    for window in windows:
+                        await slots.enter_async_context(window.slot())
+                    started = time.perf_counter()
+                    await adapter.deliver(delivery)
+            else:
                 await adapter.deliver(delivery)
         except RetryLater as exc:
             return self._outcome(delivery, "retry_later", retry_in=exc.after, error=str(exc))

@@ -197,8 +197,21 @@ class DeliveryEngine:
         # Recorded even if this worker is being cancelled: a sent message must be known sent.
         await asyncio.shield(self.store.finish_deliveries(outcomes, instance=self.instance))
 
+    def in_flight_cap(self, adapter: ChannelAdapter) -> int:
+        """How many deliveries one worker keeps claimed at a time.
+
+        Its batch — but under rate limits, no more than the windows let go within a
+        quarter of a lease: a claim waiting longer for its turn would expire, be taken
+        again, and its message told twice.
+        """
+        cap = adapter.batch
+        for limit in adapter.limits:
+            window_share = limit.count * (self.lease / 4) / limit.seconds / self.workers
+            cap = min(cap, int(window_share))
+        return max(1, cap)
+
     async def _worker(self, adapter: ChannelAdapter, stop: asyncio.Event) -> None:
-        """Keep up to `adapter.batch` deliveries on their way, `adapter.concurrency` at once.
+        """Keep up to `in_flight_cap` deliveries on their way, `adapter.concurrency` at once.
 
         The worker claims again (recording what has finished in the same transaction)
         while half of its deliveries are still on their way, so the requests never wait
@@ -207,7 +220,8 @@ class DeliveryEngine:
         """
         wake = self._wake[adapter.name]
         gate = asyncio.Semaphore(adapter.concurrency)
-        low_water = adapter.batch // 2
+        most = self.in_flight_cap(adapter)
+        low_water = most // 2
         tasks: set[asyncio.Task[None]] = set()
         in_flight = 0
         finished: list[Outcome] = []  # sent, retried or failed: not yet recorded
@@ -230,14 +244,14 @@ class DeliveryEngine:
                 # once enough have finished: recorded, their targets' next messages may go.
                 enough = len(finished) >= max(1, low_water // 2) or (finished and not in_flight)
                 low = in_flight <= low_water and not starved
-                if (low or enough) and in_flight < adapter.batch:
+                if (low or enough) and in_flight < most:
                     batch, finished = finished, []
                     try:
                         if self.shared and batch:
                             await self._record(batch)
                             batch = []
                         claimed = await asyncio.shield(
-                            self._claim(adapter, batch, adapter.batch - in_flight)
+                            self._claim(adapter, batch, most - in_flight)
                         )
                     except Exception:
                         log.exception("claiming %s deliveries failed; trying again", adapter.name)
@@ -280,13 +294,20 @@ class DeliveryEngine:
                 starved = False
         finally:
             # Stopping, what is on its way finishes; cancelled, it is abandoned to its lease.
-            if tasks:
-                if not stop.is_set():
-                    for task in tasks:
-                        task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-            if finished:
-                await self._record(finished)
+            # What has finished is recorded first, and again whatever ends meanwhile, even
+            # if the wait is cut short: a sent message must be known sent.
+            try:
+                if finished:
+                    batch, finished = finished, []
+                    await self._record(batch)
+                if tasks:
+                    if not stop.is_set():
+                        for task in tasks:
+                            task.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+            finally:
+                if finished:
+                    await self._record(finished)
 
     async def _idle_wait(self, adapter: ChannelAdapter) -> float:
         """How long to sleep when nothing could be claimed.

@@ -171,7 +171,7 @@ class PostgresStore(SqlStore):
         await tx.execute(
             "UPDATE deliveries d SET state = 'sent', sent_at = u.sent_at, last_error = NULL,"
             " lease_until = NULL FROM unnest(?::bigint[], ?::float8[]) AS u(id, sent_at)"
-            " WHERE d.id = u.id",
+            " WHERE d.id = u.id AND d.state IN ('pending', 'sending')",
             [id_ for id_, _ in sent],
             [sent_at for _, sent_at in sent],
         )

@@ -237,6 +237,10 @@ class SqlStore:
     async def _enqueue(self, tx: Tx, planned: Sequence[NewDelivery]) -> None:
         if not planned:
             return
+        # First of all: before this transaction locks a waiting delivery (superseding it)
+        # that an outcome recorded elsewhere would mark as its queue's head, and before
+        # it takes ids that another enqueuer's could overtake.
+        await self._lock_queues(tx, sorted({d.channel for d in planned}), exclusive=True)
         now = time.time()
         # A customer gets the latest truth, not a backlog: a newer revision replaces what is
         # still waiting for the same incident and target — but only back to the last change
@@ -279,8 +283,6 @@ class SqlStore:
                 for d, h in zip(planned, hashes, strict=True)
             ],
         )
-        # Locked only now, so a big revision does not hold outcomes up while it is written.
-        await self._lock_queues(tx, sorted({d.channel for d in planned}), exclusive=True)
         await self._promote(tx, [(d.channel, d.target) for d in planned])
 
     # The statements run for every delivery: a row at a time here (SQLite's executemany
@@ -305,7 +307,7 @@ class SqlStore:
     async def _mark_sent(self, tx: Tx, sent: Sequence[tuple[int, float | None]]) -> None:
         await tx.executemany(
             "UPDATE deliveries SET state = 'sent', sent_at = ?, last_error = NULL,"
-            " lease_until = NULL WHERE id = ?",
+            " lease_until = NULL WHERE id = ? AND state IN ('pending', 'sending')",
             [(sent_at, id_) for id_, sent_at in sent],
         )
 
@@ -387,7 +389,7 @@ class SqlStore:
                 await self._lock_queues(tx, channels, exclusive=False)
             if limits:  # the channel's windows are counted by one claimer at a time
                 await self._lock_channel(tx, channel)
-            await self._record_outcomes(tx, finished)
+            await self._record_outcomes(tx, finished, instance)
             # Leases of a dead instance are taken back every so often, not on every claim:
             # finding them walks the unfinished queue, and a lease lasts much longer.
             if now >= self._lease_check_at.get(channel, 0.0):
@@ -458,9 +460,15 @@ class SqlStore:
         async with self._transaction() as tx:
             channels = sorted({o.delivery.channel for o in outcomes})
             await self._lock_queues(tx, channels, exclusive=False)
-            await self._record_outcomes(tx, outcomes)
+            await self._record_outcomes(tx, outcomes, instance)
 
-    async def _record_outcomes(self, tx: Tx, outcomes: Sequence[Outcome]) -> None:
+    async def _record_outcomes(self, tx: Tx, outcomes: Sequence[Outcome], instance: str) -> None:
+        """What happened, written only over what it happened to.
+
+        A message sent is known sent unless its delivery was finished meanwhile; a retry or
+        a failure counts only while the delivery is still this instance's claim (its lease
+        may have expired and another instance taken it over).
+        """
         sent = [o for o in outcomes if o.state is DeliveryState.SENT]
         retry = [o for o in outcomes if o.state is DeliveryState.PENDING]
         failed = [o for o in outcomes if o.state is DeliveryState.FAILED]
@@ -484,14 +492,15 @@ class SqlStore:
         if retry:
             await tx.executemany(
                 "UPDATE deliveries SET state = 'pending', next_attempt_at = ?,"
-                " last_error = ?, claimed_by = NULL, lease_until = NULL WHERE id = ?",
-                [(o.retry_at, o.error, o.delivery.id) for o in retry],
+                " last_error = ?, claimed_by = NULL, lease_until = NULL WHERE id = ?"
+                " AND state = 'sending' AND claimed_by = ?",
+                [(o.retry_at, o.error, o.delivery.id, instance) for o in retry],
             )
         if failed:
             await tx.executemany(
                 "UPDATE deliveries SET state = 'failed', last_error = ?, lease_until = NULL"
-                " WHERE id = ?",
-                [(o.error, o.delivery.id) for o in failed],
+                " WHERE id = ? AND state = 'sending' AND claimed_by = ?",
+                [(o.error, o.delivery.id, instance) for o in failed],
             )
         # A finished head hands its queue to the next delivery waiting in it.
         await self._promote(tx, [(o.delivery.channel, o.delivery.target) for o in sent + failed])

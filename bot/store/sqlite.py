@@ -101,8 +101,12 @@ class SqliteStore(SqlStore):
         try:
             self._checkpointer = await aiosqlite.connect(self.path, isolation_level=None)
         except Exception as exc:
+            await self.close()
             raise StoreError(f"cannot open the SQLite store {self.path!r}: {exc}") from exc
-        await self.db.execute("PRAGMA wal_autocheckpoint = 0")
+        # A copy made beside a busy writer may never catch up with it: past ~40 MB of log
+        # the writer copies it back itself, as SQLite would, and the file is cut back.
+        await self.db.execute("PRAGMA wal_autocheckpoint = 10000")
+        await self.db.execute("PRAGMA journal_size_limit = 67108864")
         self._checkpoint_task = asyncio.create_task(self._checkpoints(), name="sqlite-checkpoint")
 
     async def _checkpoints(self) -> None:

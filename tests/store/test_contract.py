@@ -255,3 +255,25 @@ async def test_retry_and_permanent_failure_are_recorded(store: Store) -> None:
     [figures] = await store.channel_figures()
     assert (figures.pending, figures.retrying, figures.failed) == (1, 1, 1)
     assert figures.last_error in {"HTTP 500", "HTTP 403"}
+
+
+async def test_superseding_a_waiting_head_while_its_predecessor_finishes(store: Store) -> None:
+    """Enqueueing supersedes the very delivery an outcome recorded at once promotes."""
+    from bot.delivery.model import DeliveryState, Outcome
+
+    plan = planner(*(("i", f"t{n}", "identified") for n in range(20)))
+    await store.record_revision("r: 1\n", author="a", source="cli", plan=plan)
+    first = await store.claim_deliveries("hook", instance="x", limit=100, lease=30)
+    await store.record_revision("r: 2\n", author="a", source="cli", plan=plan)  # waits
+    for round_ in range(3, 6):
+        _, (record, _) = await asyncio.gather(
+            store.finish_deliveries(
+                [Outcome(d, DeliveryState.SENT, sent_at=1.0) for d in first], instance="x"
+            ),
+            store.record_revision(f"r: {round_}\n", author="a", source="cli", plan=plan),
+        )
+        first = await store.claim_deliveries("hook", instance="x", limit=100, lease=30)
+        assert {d.target for d in first} == {f"t{n}" for n in range(20)}
+        # The newest: the one waiting behind the finished head was replaced.
+        assert {d.revision for d in first} == {record.number}
+        await store.record_revision(f"r: {round_}b\n", author="a", source="cli", plan=plan)

@@ -321,7 +321,7 @@ class SqlStore:
     async def _promote(self, tx: Tx, queues: Sequence[tuple[str, str]]) -> None:
         """Mark the oldest unfinished delivery of each (channel, target) as its queue's head.
 
-        Called, under the channel's lock, wherever a queue may have gained or lost its head:
+        Called, under the queue lock, wherever a queue may have gained or lost its head:
         deliveries enqueued (to an idle target, or superseding a waiting head) and
         deliveries finished. A claim then reads the heads off an index.
         """

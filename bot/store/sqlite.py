@@ -95,8 +95,9 @@ class SqliteStore(SqlStore):
         """Copy the write-ahead log back into the database from a connection of its own.
 
         Left to SQLite, the commit that fills the log copies it back, syncing the file,
-        while every transaction of this process waits behind it: the fan-out bench lost
-        half its database time to that. Here the copy runs beside the writers instead.
+        while every transaction of this process waits behind it: replaying the fan-out
+        bench's statements, that was nearly half the database time (97 µs a delivery with
+        it, 52 without). Here the copy runs beside the writers instead.
         """
         try:
             self._checkpointer = await aiosqlite.connect(self.path, isolation_level=None)

@@ -62,7 +62,7 @@ def test_under_a_ceiling_a_worker_claims_no_more_than_it_can_send_within_its_lea
 
     def cap(limits: tuple[Limit, ...], lease: float) -> int:
         channel = WebhookChannel(secret="x", limits=limits)
-        return DeliveryEngine(None, [channel], workers=3, lease=lease).in_flight_cap(channel)  # type: ignore[arg-type]
+        return DeliveryEngine(None, [channel], workers=3, lease=lease).in_flight_cap(channel)
 
     assert cap((), 10.0) == WebhookChannel.batch  # no ceiling: the whole batch
     assert cap((Limit(30, 1.0),), 10.0) == 25  # 30/s × 2.5 s, shared by 3 workers

@@ -81,9 +81,15 @@ async def test_two_instances_share_a_fan_out_and_survive_losing_one(
 
             # A new revision; the role holder dies mid-way; the survivor finishes and takes over.
             write_like_an_editor(feed_file, feed_text(base, urls, 1))
-            await asyncio.sleep(0.4)
+            # Whichever instance notices the edit first records it; both then fan it out.
+            for _ in range(200):
+                if await latest_revision(database) == 3:
+                    break
+                await asyncio.sleep(0.02)
+            assert await latest_revision(database) == 3, "neither instance took the edit"
+            await asyncio.sleep(0.2)
             first.kill()
-            await wait_in_sync(second, await latest_revision(database), within=60)
+            await wait_in_sync(second, 3, within=60)
             for _ in range(50):
                 if await holds_role(second):
                     break

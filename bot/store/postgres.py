@@ -91,7 +91,7 @@ class PostgresStore(SqlStore):
             self._pool = None
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[Tx]:
+    async def _transaction(self, *, brief: bool = False) -> AsyncIterator[Tx]:
         async with self.pool.acquire() as connection, connection.transaction():
             yield _PostgresTx(connection)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -139,7 +140,9 @@ class SqlStore:
     def __init__(self) -> None:
         self._lease_check_at = {}
 
-    def _transaction(self) -> AbstractAsyncContextManager[Tx]:
+    def _transaction(self, *, brief: bool = False) -> AbstractAsyncContextManager[Tx]:
+        """One transaction. `brief`: a few statements over indexes, a few milliseconds
+        at most, which a store may run without handing them to another thread."""
         raise NotImplementedError
 
     async def open(self) -> None:
@@ -285,37 +288,49 @@ class SqlStore:
         )
         await self._promote(tx, [(d.channel, d.target) for d in planned])
 
-    # The statements run for every delivery: a row at a time here (SQLite's executemany
-    # is a loop in C); PostgreSQL runs each as one statement over arrays.
+    # The statements run for every delivery, each run once per batch: row by row, the
+    # statement's start-up per row costs more than the row itself — and in SQLite's
+    # thread, every row gives up Python's lock and waits to get it back from the event
+    # loop, which the fan-out bench measured at 250 µs a row. SQLite reads the batch from
+    # one JSON array (`json_each`), PostgreSQL (its own versions) from arrays.
 
     async def _mark_claimed(
         self, tx: Tx, ids: Sequence[int], *, instance: str, now: float, lease: float
     ) -> None:
-        await tx.executemany(
+        await tx.execute(
             "UPDATE deliveries SET state = 'sending', claimed_by = ?, claimed_at = ?,"
-            " lease_until = ?, attempts = attempts + 1 WHERE id = ?",
-            [(instance, now, now + lease, id_) for id_ in ids],
+            " lease_until = ?, attempts = attempts + 1"
+            " WHERE id IN (SELECT value FROM json_each(?))",
+            instance,
+            now,
+            now + lease,
+            json.dumps(list(ids)),
         )
 
     async def _log_sends(self, tx: Tx, ids: Sequence[int], *, now: float) -> None:
-        await tx.executemany(
-            "INSERT INTO send_log (channel, target, at)"
-            " SELECT channel, target, ? FROM deliveries WHERE id = ?",
-            [(now, id_) for id_ in ids],
+        await tx.execute(
+            "INSERT INTO send_log (channel, target, at) SELECT channel, target, ?"
+            " FROM deliveries WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            now,
+            json.dumps(list(ids)),
         )
 
     async def _mark_sent(self, tx: Tx, sent: Sequence[tuple[int, float | None]]) -> None:
-        await tx.executemany(
-            "UPDATE deliveries SET state = 'sent', sent_at = ?, last_error = NULL,"
-            " lease_until = NULL WHERE id = ? AND state IN ('pending', 'sending')",
-            [(sent_at, id_) for id_, sent_at in sent],
+        await tx.execute(
+            "UPDATE deliveries SET state = 'sent', sent_at = u.value ->> 1, last_error = NULL,"
+            " lease_until = NULL FROM json_each(?) AS u"
+            " WHERE deliveries.id = u.value ->> 0 AND state IN ('pending', 'sending')",
+            json.dumps(list(sent)),
         )
 
     async def _write_ledger(self, tx: Tx, rows: Sequence[tuple[Any, ...]]) -> None:
-        await tx.executemany(
+        # (`WHERE true` tells SQLite's parser that ON CONFLICT is not a join's ON.)
+        await tx.execute(
             "INSERT INTO ledger (channel, target, incident_id, revision, fingerprint,"
-            " status, payload_hash, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" + LEDGER_UPSERT,
-            rows,
+            " status, payload_hash, delivered_at) SELECT r.value ->> 0, r.value ->> 1,"
+            " r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6,"
+            " r.value ->> 7 FROM json_each(?) AS r WHERE true" + LEDGER_UPSERT,
+            json.dumps(list(rows)),
         )
 
     async def _promote(self, tx: Tx, queues: Sequence[tuple[str, str]]) -> None:
@@ -326,22 +341,23 @@ class SqlStore:
         deliveries finished. A claim then reads the heads off an index.
         """
         if queues:
-            await tx.executemany(
-                "UPDATE deliveries SET head = TRUE WHERE id = (SELECT e.id FROM deliveries e"
-                " WHERE e.channel = ? AND e.target = ? AND e.state IN ('pending', 'sending')"
-                " ORDER BY e.id LIMIT 1) AND NOT head",
-                sorted(set(queues)),
+            await tx.execute(
+                "UPDATE deliveries SET head = TRUE WHERE id IN (SELECT (SELECT e.id"
+                " FROM deliveries e WHERE e.channel = q.value ->> 0"
+                " AND e.target = q.value ->> 1 AND e.state IN ('pending', 'sending')"
+                " ORDER BY e.id LIMIT 1) FROM json_each(?) AS q) AND NOT head",
+                json.dumps(sorted(set(queues))),
             )
 
     async def latest_revision(self) -> RevisionRecord | None:
-        async with self._transaction() as tx:
+        async with self._transaction(brief=True) as tx:
             rows = await tx.fetch(
                 f"SELECT {_REVISION_COLUMNS} FROM revisions ORDER BY number DESC LIMIT 1"
             )
         return _revision(rows[0]) if rows else None
 
     async def get_revision(self, number: int) -> RevisionRecord | None:
-        async with self._transaction() as tx:
+        async with self._transaction(brief=True) as tx:
             rows = await tx.fetch(
                 f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE number = ?", number
             )
@@ -383,7 +399,7 @@ class SqlStore:
         that fraction of what could go now is taken, leaving the rest to other workers.
         """
         now = time.time() if now is None else now
-        async with self._transaction() as tx:
+        async with self._transaction(brief=True) as tx:
             if finished:
                 channels = sorted({o.delivery.channel for o in finished})
                 await self._lock_queues(tx, channels, exclusive=False)
@@ -457,7 +473,7 @@ class SqlStore:
         """Record what happened to claimed deliveries, and what each target now tells."""
         if not outcomes:
             return
-        async with self._transaction() as tx:
+        async with self._transaction(brief=True) as tx:
             channels = sorted({o.delivery.channel for o in outcomes})
             await self._lock_queues(tx, channels, exclusive=False)
             await self._record_outcomes(tx, outcomes, instance)
@@ -522,7 +538,7 @@ class SqlStore:
 
     async def next_attempt_at(self, channel: str) -> float | None:
         """When the earliest waiting delivery of `channel` becomes due (None: nothing waits)."""
-        async with self._transaction() as tx:
+        async with self._transaction(brief=True) as tx:
             rows = await tx.fetch(
                 "SELECT min(next_attempt_at) FROM deliveries"
                 " WHERE channel = ? AND head AND state = 'pending'",
@@ -542,7 +558,7 @@ class SqlStore:
         self, phone: str, postcode: str, locale: str, incident_ids: Sequence[str]
     ) -> int:
         """Remember a caller to call back about each incident (once per phone and incident)."""
-        async with self._transaction() as tx:
+        async with self._transaction(brief=True) as tx:
             before = await tx.fetch("SELECT count(*) FROM callbacks")
             await tx.executemany(
                 "INSERT INTO callbacks (phone, postcode, locale, incident_id, created_at)"

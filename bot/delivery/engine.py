@@ -266,10 +266,6 @@ class DeliveryEngine:
                             len(claimed),
                             adapter.name,
                         )
-                        if self.shared:
-                            # Every instance hears this, this one included: whoever is idle
-                            # races for the other half on equal terms.
-                            await self.store.notify_work()
                         in_flight += len(claimed)
                         for delivery in claimed:
                             task = asyncio.create_task(one(delivery))

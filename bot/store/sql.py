@@ -117,7 +117,9 @@ def _revision(row: Sequence[Any]) -> RevisionRecord:
     )
 
 
-def _delivery(row: Sequence[Any], claimed: bool = False) -> Delivery:
+def delivery_row(row: Sequence[Any], claimed: bool = False) -> Delivery:
+    """A delivery from the columns of `_DELIVERY_COLUMNS` (attempts before this claim's
+    when `claimed`)."""
     return Delivery(
         id=int(row[0]),
         idempotency_key=row[1],
@@ -187,8 +189,8 @@ class SqlStore:
     async def _announce(self, tx: Tx, record: RevisionRecord, deliveries: int) -> None:
         """Tell other instances, on commit, that a revision (and its deliveries) exists."""
 
-    async def notify_work(self) -> None:
-        """Wake other instances' workers (only PostgreSQL has other instances)."""
+    async def _wake_others(self, tx: Tx) -> None:
+        """On commit, wake other instances' workers: a claim left work for them."""
 
     def _timestamp(self, moment: dt.datetime) -> Any:
         return moment.isoformat()
@@ -406,25 +408,8 @@ class SqlStore:
             if limits:  # the channel's windows are counted by one claimer at a time
                 await self._lock_channel(tx, channel)
             await self._record_outcomes(tx, finished, instance)
-            # Leases of a dead instance are taken back every so often, not on every claim:
-            # finding them walks the unfinished queue, and a lease lasts much longer.
             if now >= self._lease_check_at.get(channel, 0.0):
-                self._lease_check_at[channel] = now + min(LEASE_CHECK_EVERY, lease / 4)
-                await tx.execute(
-                    "UPDATE deliveries SET state = 'pending', claimed_by = NULL,"
-                    " lease_until = NULL WHERE channel = ? AND state = 'sending'"
-                    " AND lease_until < ?",
-                    channel,
-                    now,
-                )
-                # Heads are kept with every change; should one ever be missed, its queue
-                # waits this long, not forever.
-                await tx.execute(
-                    "UPDATE deliveries SET head = TRUE WHERE NOT head AND id IN (SELECT min(q.id)"
-                    " FROM deliveries q WHERE q.channel = ? AND q.state IN ('pending', 'sending')"
-                    " GROUP BY q.target)",
-                    channel,
-                )
+                await self._take_back_leases(tx, channel, now=now, lease=lease)
             budget = limit
             for window in limits:
                 rows = await tx.fetch(
@@ -457,9 +442,10 @@ class SqlStore:
                 TARGET_WINDOW_MARGIN,
                 budget,
             )
-            if share < 1.0:
-                rows = rows[: max(1, math.ceil(len(rows) * share))]
-            claimed = [_delivery(row, claimed=True) for row in rows]
+            if share < 1.0 and len(rows) > 1:
+                rows = rows[: math.ceil(len(rows) * share)]
+                await self._wake_others(tx)
+            claimed = [delivery_row(row, claimed=True) for row in rows]
             if claimed:
                 ids = [d.id for d in claimed]
                 await self._mark_claimed(tx, ids, instance=instance, now=now, lease=lease)
@@ -468,6 +454,29 @@ class SqlStore:
                 if limited:
                     await self._log_sends(tx, limited, now=now)
         return claimed
+
+    async def _take_back_leases(self, tx: Tx, channel: str, *, now: float, lease: float) -> None:
+        """Make deliveries whose lease expired (their instance died) claimable again.
+
+        Done every so often, not on every claim: finding them walks the unfinished queue,
+        and a lease lasts much longer.
+        """
+        self._lease_check_at[channel] = now + min(LEASE_CHECK_EVERY, lease / 4)
+        await tx.execute(
+            "UPDATE deliveries SET state = 'pending', claimed_by = NULL,"
+            " lease_until = NULL WHERE channel = ? AND state = 'sending'"
+            " AND lease_until < ?",
+            channel,
+            now,
+        )
+        # Heads are kept with every change; should one ever be missed, its queue waits
+        # this long, not forever.
+        await tx.execute(
+            "UPDATE deliveries SET head = TRUE WHERE NOT head AND id IN (SELECT min(q.id)"
+            " FROM deliveries q WHERE q.channel = ? AND q.state IN ('pending', 'sending')"
+            " GROUP BY q.target)",
+            channel,
+        )
 
     async def finish_deliveries(self, outcomes: Sequence[Outcome], *, instance: str) -> None:
         """Record what happened to claimed deliveries, and what each target now tells."""
@@ -488,23 +497,6 @@ class SqlStore:
         sent = [o for o in outcomes if o.state is DeliveryState.SENT]
         retry = [o for o in outcomes if o.state is DeliveryState.PENDING]
         failed = [o for o in outcomes if o.state is DeliveryState.FAILED]
-        if sent:
-            await self._mark_sent(tx, [(o.delivery.id, o.sent_at) for o in sent])
-            # One row per channel, target and incident, the newest revision told.
-            told = {}
-            for o in sorted(sent, key=lambda o: o.delivery.revision):
-                d = o.delivery
-                told[(d.channel, d.target, d.incident_id)] = (
-                    d.channel,
-                    d.target,
-                    d.incident_id,
-                    d.revision,
-                    d.fingerprint,
-                    d.status,
-                    payload_hash(d.payload),
-                    o.sent_at,
-                )
-            await self._write_ledger(tx, list(told.values()))
         if retry:
             await tx.executemany(
                 "UPDATE deliveries SET state = 'pending', next_attempt_at = ?,"
@@ -518,8 +510,40 @@ class SqlStore:
                 " WHERE id = ? AND state = 'sending' AND claimed_by = ?",
                 [(o.error, o.delivery.id, instance) for o in failed],
             )
-        # A finished head hands its queue to the next delivery waiting in it.
-        await self._promote(tx, [(o.delivery.channel, o.delivery.target) for o in sent + failed])
+        # One ledger row per channel, target and incident: the newest revision told.
+        told = {}
+        for o in sorted(sent, key=lambda o: o.delivery.revision):
+            d = o.delivery
+            told[(d.channel, d.target, d.incident_id)] = (
+                d.channel,
+                d.target,
+                d.incident_id,
+                d.revision,
+                d.fingerprint,
+                d.status,
+                payload_hash(d.payload),
+                o.sent_at,
+            )
+        await self._finish_sent(
+            tx,
+            [(o.delivery.id, o.sent_at) for o in sent],
+            list(told.values()),
+            [o.delivery for o in sent + failed],
+        )
+
+    async def _finish_sent(
+        self,
+        tx: Tx,
+        sent: Sequence[tuple[int, float | None]],
+        told: Sequence[tuple[Any, ...]],
+        finished: Sequence[Delivery],
+    ) -> None:
+        """Mark `sent` sent, write what each target now tells to the ledger, and hand each
+        finished delivery's queue to the next delivery waiting in it."""
+        if sent:
+            await self._mark_sent(tx, sent)
+            await self._write_ledger(tx, told)
+        await self._promote(tx, [(d.channel, d.target) for d in finished])
 
     async def release_claims(self, *, instance: str | None = None) -> int:
         """Make deliveries claimed by `instance` (or by anyone) claimable again at once."""

@@ -100,6 +100,7 @@ class SqliteStore(SqlStore):
         self._checkpointer: sqlite3.Connection | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._thread: ThreadPoolExecutor | None = None
+        self._checkpoint_thread: ThreadPoolExecutor | None = None
         # One transaction at a time: coroutines of this process queue here, other processes'
         # writes are waited out at BEGIN.
         self._lock = asyncio.Lock()
@@ -115,6 +116,13 @@ class SqliteStore(SqlStore):
             raise StoreError("the store is not open")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, functools.partial(function, *args))
+
+    async def _checkpoint(self, function: Callable[..., T], *args: Any) -> T:
+        assert self._checkpoint_thread is not None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._checkpoint_thread, functools.partial(function, *args)
+        )
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN ourselves (IMMEDIATE, see above).
@@ -152,8 +160,11 @@ class SqliteStore(SqlStore):
         bench's statements, that was nearly half the database time (97 µs a delivery with
         it, 52 without). Here the copy runs beside the writers instead, in a thread.
         """
+        # (A thread of its own too: a connection is closed in the thread that runs its
+        # statements, after them — closed while one runs, sqlite3 crashes the process.)
+        self._checkpoint_thread = ThreadPoolExecutor(1, thread_name_prefix="unavoz-checkpoint")
         try:
-            self._checkpointer = await asyncio.to_thread(self._connect)
+            self._checkpointer = await self._checkpoint(self._connect)
         except sqlite3.Error as exc:
             await self.close()
             raise StoreError(f"cannot open the SQLite store {self.path!r}: {exc}") from exc
@@ -169,7 +180,7 @@ class SqliteStore(SqlStore):
         while True:
             await asyncio.sleep(CHECKPOINT_EVERY)
             try:
-                await asyncio.to_thread(checkpointer.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                await self._checkpoint(checkpointer.execute, "PRAGMA wal_checkpoint(PASSIVE)")
             except Exception:  # the next one catches up; the log only grows meanwhile
                 log.warning("checkpointing %s failed", self.path, exc_info=True)
 
@@ -180,8 +191,11 @@ class SqliteStore(SqlStore):
                 await self._checkpoint_task
             self._checkpoint_task = None
         if self._checkpointer is not None:
-            await asyncio.to_thread(self._checkpointer.close)
+            await self._checkpoint(self._checkpointer.close)  # after the checkpoint running
             self._checkpointer = None
+        if self._checkpoint_thread is not None:
+            self._checkpoint_thread.shutdown(wait=True)
+            self._checkpoint_thread = None
         if self._connection is not None:
             # The last connection to close checkpoints what is left.
             await self._in_thread(self._connection.close)
@@ -220,12 +234,26 @@ class SqliteStore(SqlStore):
                 if brief:
                     self.connection.execute("ROLLBACK")
                 else:  # after whatever the thread is still running of this transaction
-                    await asyncio.shield(self._in_thread(self.connection.execute, "ROLLBACK"))
+                    await self._end_in_thread("ROLLBACK")
                 raise
             if brief:
                 self.connection.execute("COMMIT")
             else:
-                await asyncio.shield(self._in_thread(self.connection.execute, "COMMIT"))
+                await self._end_in_thread("COMMIT")
+
+    async def _end_in_thread(self, sql: str) -> None:
+        """COMMIT or ROLLBACK in the store's thread, waited for even through cancellation:
+        until it is done, the connection is not free for the next transaction."""
+        ending = asyncio.ensure_future(self._in_thread(self.connection.execute, sql))
+        cancelled = False
+        while not ending.done():
+            try:
+                await asyncio.shield(ending)
+            except asyncio.CancelledError:
+                cancelled = True
+        ending.result()
+        if cancelled:
+            raise asyncio.CancelledError
 
     async def _migrate(self) -> None:
         async with self._transaction() as tx:

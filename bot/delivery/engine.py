@@ -135,9 +135,9 @@ class DeliveryEngine:
         self.workers = workers
         self.lease = lease
         self.poll = poll
-        # Alone on its store, a worker records a batch and claims the next in one transaction.
-        # When instances share the store, it records first, so the targets it releases can go
-        # to whichever instance claims next: the work is shared, not kept.
+        # A worker records a batch and claims the next in one transaction. When instances
+        # share the store, it takes half of what may go, so the rest (targets its batch
+        # released among them) goes to whichever instance claims next: shared, not kept.
         self.shared = shared
         self.backoff = backoff or Backoff()
         self._wake: dict[str, asyncio.Event] = {name: asyncio.Event() for name in self.adapters}
@@ -189,7 +189,7 @@ class DeliveryEngine:
             lease=self.lease,
             limits=adapter.limits,
             finished=finished,
-            # Sharing the store, take half of what may go and call the others for the rest.
+            # Sharing the store, take half of what may go; the store calls the others.
             share=0.5 if self.shared else 1.0,
         )
 
@@ -247,9 +247,6 @@ class DeliveryEngine:
                 if (low or enough) and in_flight < most:
                     batch, finished = finished, []
                     try:
-                        if self.shared and batch:
-                            await self._record(batch)
-                            batch = []
                         claimed = await asyncio.shield(
                             self._claim(adapter, batch, most - in_flight)
                         )

@@ -27,7 +27,14 @@ import asyncpg
 
 from bot.delivery.model import Delivery, Limit, Outcome
 from bot.store.base import RevisionRecord, StoreError
-from bot.store.sql import LEDGER_UPSERT, TARGET_WINDOW_MARGIN, SqlStore, Tx, delivery_row
+from bot.store.sql import (
+    LEDGER_UPSERT,
+    TARGET_WINDOW_MARGIN,
+    SqlStore,
+    Tx,
+    delivery_row,
+    outcome_rows,
+)
 from bot.store.sqlite import migrations, statements
 
 log = logging.getLogger(__name__)
@@ -36,14 +43,37 @@ NOTIFY_CHANNEL = "unavoz"
 _MIGRATION_LOCK = 0x756E61766F7A01  # "unavoz" + 1: one migrating instance at a time
 _REVISION_LOCK = 0x756E61766F7A02
 
-# A claim in one statement (see PostgresStore.claim_deliveries): the due heads, oldest due
-# first, each the oldest unfinished delivery of its target and within its target's own
-# window, locked as SqlStore's claim locks them; `share` of them taken (the rest announced
-# to other instances); claimed; logged where the target has a limit of its own.
+# What a worker does between two batches, in one statement (see claim_deliveries): its
+# last batch recorded (sent, the ledger, each finished queue's next delivery), then the next
+# batch claimed from the due heads and those next deliveries — which are claimed straight
+# away rather than marked heads first, one row version less for each.
 _CLAIM = f"""
-WITH due AS (
+WITH sent AS (
+    UPDATE deliveries d SET state = 'sent', sent_at = u.sent_at, last_error = NULL,
+        lease_until = NULL
+    FROM unnest($8::bigint[], $9::float8[]) AS u(id, sent_at)
+    WHERE d.id = u.id AND d.state IN ('pending', 'sending')
+    RETURNING d.id
+), told AS (
+    INSERT INTO ledger (channel, target, incident_id, revision, fingerprint, status,
+        payload_hash, delivered_at)
+    SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::bigint[], $14::text[],
+        $15::text[], $16::text[], $17::float8[])
+    ORDER BY 1, 2, 3{LEDGER_UPSERT}
+    RETURNING 1
+), successors AS (
+    -- The next of each finished queue: this statement sees the finished ones unfinished.
+    SELECT n.* FROM unnest($19::text[], $20::text[]) AS q(channel, target)
+    CROSS JOIN LATERAL (
+        SELECT e.id, e.channel, e.state, e.head, e.next_attempt_at, e.target_limit
+        FROM deliveries e WHERE e.channel = q.channel AND e.target = q.target
+        AND e.state IN ('pending', 'sending') AND e.id <> ALL($18::bigint[])
+        ORDER BY e.id LIMIT 1
+    ) AS n
+), due AS (
     SELECT d.id, d.next_attempt_at FROM deliveries d
     WHERE d.channel = $1 AND d.head AND d.state = 'pending' AND d.next_attempt_at <= $2
+    AND d.id <> ALL($18::bigint[])
     AND d.id = (SELECT e.id FROM deliveries e WHERE e.channel = d.channel
         AND e.target = d.target AND e.state IN ('pending', 'sending') ORDER BY e.id LIMIT 1)
     AND (d.target_limit IS NULL OR (SELECT count(*) FROM send_log s
@@ -51,21 +81,30 @@ WITH due AS (
         AND s.at > $2 - d.target_window - $3) < d.target_limit)
     ORDER BY d.next_attempt_at, d.id LIMIT $4
     FOR UPDATE OF d SKIP LOCKED
+), candidates AS (
+    SELECT id, next_attempt_at FROM due
+    UNION  -- (a next delivery already marked head may be among the due)
+    -- A target with a window of its own waits for its next claim, which counts it.
+    SELECT id, next_attempt_at FROM successors WHERE channel = $1 AND state = 'pending'
+        AND next_attempt_at <= $2 AND target_limit IS NULL
 ), taken AS (
-    SELECT id FROM due ORDER BY next_attempt_at, id
-    LIMIT (SELECT ceil(count(*) * $5::float8)::bigint FROM due)
+    SELECT id FROM candidates ORDER BY next_attempt_at, id
+    LIMIT least($4, (SELECT ceil(count(*) * $5::float8)::bigint FROM candidates))
 ), claimed AS (
-    UPDATE deliveries d SET state = 'sending', claimed_by = $6, claimed_at = $2,
-        lease_until = $7, attempts = d.attempts + 1
+    UPDATE deliveries d SET head = TRUE, state = 'sending', claimed_by = $6,
+        claimed_at = $2, lease_until = $7, attempts = d.attempts + 1
     FROM taken WHERE d.id = taken.id
     RETURNING d.id, d.idempotency_key, d.revision, d.incident_id, d.channel, d.target,
         d.status, d.fingerprint, d.payload_hash, d.attempts, d.target_limit, d.next_attempt_at
+), promoted AS (
+    UPDATE deliveries d SET head = TRUE FROM successors s
+    WHERE d.id = s.id AND NOT s.head AND s.id NOT IN (SELECT id FROM taken)
 ), logged AS (
     INSERT INTO send_log (channel, target, at)
     SELECT channel, target, $2 FROM claimed WHERE target_limit IS NOT NULL ORDER BY id
 ), woken AS (
     SELECT pg_notify('{NOTIFY_CHANNEL}', '{{}}')
-    WHERE (SELECT count(*) FROM due) > (SELECT count(*) FROM taken)
+    WHERE (SELECT count(*) FROM candidates) > (SELECT count(*) FROM taken)
 )
 SELECT c.id, c.idempotency_key, c.revision, c.incident_id, c.channel, c.target, c.status,
     c.fingerprint, p.body, c.attempts
@@ -324,12 +363,12 @@ class PostgresStore(SqlStore):
         finished: Sequence[Outcome] = (),
         share: float = 1.0,
     ) -> list[Delivery]:
-        """As SqlStore's, in one statement (one round trip) where the channel has no limits.
+        """As SqlStore's; where the channel has no limits of its own, in three round trips.
 
-        A channel's own limits are counted under its lock row, in a transaction of
-        several statements: SqlStore's way. Without them, the due heads are chosen,
-        locked, claimed, logged (for targets with limits of their own) and, when some
-        are left to other instances, announced, all in one statement.
+        A channel's own limits are counted under its lock row, in a transaction of several
+        statements: SqlStore's way. Without them: BEGIN and the queue locks; one statement
+        that records `finished` and claims the next batch (see `_CLAIM`), which, when it
+        leaves some of what may go to other instances, wakes them; COMMIT.
         """
         if limits:
             return await super().claim_deliveries(
@@ -343,15 +382,35 @@ class PostgresStore(SqlStore):
                 share=share,
             )
         now = time.time() if now is None else now
-        await self.finish_deliveries(finished, instance=instance)
-        if now >= self._lease_check_at.get(channel, 0.0):
-            async with self._transaction() as tx:
+        sent, told, done = outcome_rows(finished)
+        queues = sorted({(d.channel, d.target) for d in done})
+        async with self._transaction() as tx:
+            if finished:
+                channels = sorted({o.delivery.channel for o in finished})
+                await self._lock_queues(tx, channels, exclusive=False)
+                await self._record_setbacks(tx, finished, instance)
+            if now >= self._lease_check_at.get(channel, 0.0):
                 await self._take_back_leases(tx, channel, now=now, lease=lease)
-        if limit <= 0:
-            return []
-        rows = await self.pool.fetch(
-            _CLAIM, channel, now, TARGET_WINDOW_MARGIN, limit, share, instance, now + lease
-        )
+            if limit <= 0 and not finished:
+                return []
+            rows = await tx.fetch(
+                _CLAIM,
+                channel,
+                now,
+                TARGET_WINDOW_MARGIN,
+                max(limit, 0),
+                share,
+                instance,
+                now + lease,
+                [id_ for id_, _ in sent],
+                [sent_at for _, sent_at in sent],
+                *(list(column) for column in zip(*told, strict=True))
+                if told
+                else ([] for _ in range(8)),
+                [d.id for d in done],
+                [c for c, _ in queues],
+                [t for _, t in queues],
+            )
         return [delivery_row(row) for row in rows]
 
     # Announcements from other instances ------------------------------------------------
@@ -368,11 +427,6 @@ class PostgresStore(SqlStore):
                 log.exception("announcement listener failed on %r", payload)
 
         await self._listen_connection.add_listener(NOTIFY_CHANNEL, on_notify)
-
-    async def notify_work(self) -> None:
-        """Wake every instance's workers (e.g. after deliveries became due)."""
-        async with self.pool.acquire() as connection:
-            await connection.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, "{}")
 
 
 def _safe(url: str) -> str:

@@ -134,6 +134,30 @@ def delivery_row(row: Sequence[Any], claimed: bool = False) -> Delivery:
     )
 
 
+def outcome_rows(
+    outcomes: Sequence[Outcome],
+) -> tuple[list[tuple[int, float | None]], list[tuple[Any, ...]], list[Delivery]]:
+    """Of `outcomes`: (id, sent_at) of those sent; the ledger rows they make, one per
+    channel, target and incident, the newest revision told; the deliveries finished
+    (sent or failed for good), whose queues pass to the next delivery waiting."""
+    sent = [o for o in outcomes if o.state is DeliveryState.SENT]
+    told = {}
+    for o in sorted(sent, key=lambda o: o.delivery.revision):
+        d = o.delivery
+        told[(d.channel, d.target, d.incident_id)] = (
+            d.channel,
+            d.target,
+            d.incident_id,
+            d.revision,
+            d.fingerprint,
+            d.status,
+            payload_hash(d.payload),
+            o.sent_at,
+        )
+    finished = [o.delivery for o in outcomes if o.state is not DeliveryState.PENDING]
+    return [(o.delivery.id, o.sent_at) for o in sent], list(told.values()), finished
+
+
 class SqlStore:
     """Shared implementation; subclasses provide `_transaction` and the dialect hooks."""
 
@@ -494,7 +518,11 @@ class SqlStore:
         a failure counts only while the delivery is still this instance's claim (its lease
         may have expired and another instance taken it over).
         """
-        sent = [o for o in outcomes if o.state is DeliveryState.SENT]
+        await self._record_setbacks(tx, outcomes, instance)
+        await self._finish_sent(tx, *outcome_rows(outcomes))
+
+    async def _record_setbacks(self, tx: Tx, outcomes: Sequence[Outcome], instance: str) -> None:
+        """The retries and failures among `outcomes` (see _record_outcomes)."""
         retry = [o for o in outcomes if o.state is DeliveryState.PENDING]
         failed = [o for o in outcomes if o.state is DeliveryState.FAILED]
         if retry:
@@ -510,26 +538,6 @@ class SqlStore:
                 " WHERE id = ? AND state = 'sending' AND claimed_by = ?",
                 [(o.error, o.delivery.id, instance) for o in failed],
             )
-        # One ledger row per channel, target and incident: the newest revision told.
-        told = {}
-        for o in sorted(sent, key=lambda o: o.delivery.revision):
-            d = o.delivery
-            told[(d.channel, d.target, d.incident_id)] = (
-                d.channel,
-                d.target,
-                d.incident_id,
-                d.revision,
-                d.fingerprint,
-                d.status,
-                payload_hash(d.payload),
-                o.sent_at,
-            )
-        await self._finish_sent(
-            tx,
-            [(o.delivery.id, o.sent_at) for o in sent],
-            list(told.values()),
-            [o.delivery for o in sent + failed],
-        )
 
     async def _finish_sent(
         self,

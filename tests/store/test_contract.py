@@ -277,3 +277,51 @@ async def test_superseding_a_waiting_head_while_its_predecessor_finishes(store: 
         # The newest: the one waiting behind the finished head was replaced.
         assert {d.revision for d in first} == {record.number}
         await store.record_revision(f"r: {round_}b\n", author="a", source="cli", plan=plan)
+
+
+async def test_a_claim_records_what_finished_and_takes_each_queues_next(store: Store) -> None:
+    from bot.delivery.model import DeliveryState, Outcome
+
+    plan = planner(*((i, t, "identified") for t in ("a", "b", "c") for i in ("i1", "i2")))
+    await store.record_revision("r: 1\n", author="a", source="cli", plan=plan)
+    sent_a, failed_b, retried_c = await store.claim_deliveries(
+        "hook", instance="x", limit=10, lease=30
+    )
+    finished = [
+        Outcome(sent_a, DeliveryState.SENT, sent_at=1.0),
+        Outcome(failed_b, DeliveryState.FAILED, error="HTTP 403"),
+        Outcome(retried_c, DeliveryState.PENDING, error="HTTP 500", retry_at=4e9),
+    ]
+    # In the same call: a's and b's next go (sent, failed for good); c's waits for its retry.
+    after = await store.claim_deliveries(
+        "hook", instance="x", limit=10, lease=30, finished=finished
+    )
+    assert [(d.target, d.incident_id, d.attempts) for d in after] == [
+        ("a", "i2", 1),
+        ("b", "i2", 1),
+    ]
+    assert {(e.target, e.incident_id) for e in await store.ledger("hook")} == {("a", "i1")}
+    done = [Outcome(d, DeliveryState.SENT, sent_at=2.0) for d in after]
+    assert (
+        await store.claim_deliveries("hook", instance="x", limit=10, lease=30, finished=done) == []
+    )
+    assert await store.delivery_counts() == {"sent": 3, "failed": 1, "pending": 2}
+
+
+async def test_a_shared_claim_leaves_the_rest_to_the_next_claimer(store: Store) -> None:
+    from bot.delivery.model import DeliveryState, Outcome
+
+    plan = planner(*((i, f"t{n}", "identified") for n in range(4) for i in ("i1", "i2")))
+    await store.record_revision("r: 1\n", author="a", source="cli", plan=plan)
+    mine = await store.claim_deliveries("hook", instance="x", limit=10, lease=30, share=0.5)
+    theirs = await store.claim_deliveries("hook", instance="y", limit=10, lease=30)
+    assert len(mine) == len(theirs) == 2
+    # What `mine` released is shared too: one next message for x, the other for y.
+    done = [Outcome(d, DeliveryState.SENT, sent_at=1.0) for d in mine]
+    again = await store.claim_deliveries(
+        "hook", instance="x", limit=10, lease=30, finished=done, share=0.5
+    )
+    rest = await store.claim_deliveries("hook", instance="y", limit=10, lease=30)
+    assert len(again) == len(rest) == 1
+    assert {d.target for d in again + rest} == {d.target for d in mine}
+    assert {d.incident_id for d in again + rest} == {"i2"}

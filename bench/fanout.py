@@ -329,9 +329,15 @@ def main() -> None:
                         rounds["pg"].append(run_phase(port, "engine", n, targets, pg_url))
                     finally:
                         drop_postgres(args.postgres, pg_url)
+                base_rate = rounds["bare"][-1]["rate"]
                 print(
                     f"round {round_ + 1}: "
-                    + ", ".join(f"{k} {v[-1]['rate']:.0f}/s" for k, v in rounds.items() if v),
+                    + ", ".join(
+                        f"{k} {v[-1]['rate']:.0f}/s"
+                        + ("" if k == "bare" else f" ({v[-1]['rate'] / base_rate:.2f})")
+                        for k, v in rounds.items()
+                        if v
+                    ),
                     flush=True,
                 )
             bare = median(rounds["bare"])

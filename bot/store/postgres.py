@@ -82,13 +82,17 @@ WITH sent AS (
     ORDER BY d.next_attempt_at, d.id LIMIT $4
     FOR UPDATE OF d SKIP LOCKED
 ), candidates AS (
-    SELECT id, next_attempt_at FROM due
-    UNION  -- (a next delivery already marked head may be among the due)
-    -- A target with a window of its own waits for its next claim, which counts it.
-    SELECT id, next_attempt_at FROM successors WHERE channel = $1 AND state = 'pending'
-        AND next_attempt_at <= $2 AND target_limit IS NULL
+    -- The next deliveries first: taken now, they are written once, not marked head and
+    -- then claimed. (One already marked head may be among the due too.)
+    SELECT DISTINCT ON (id) id, next_attempt_at, rank FROM (
+        SELECT id, next_attempt_at, 1 AS rank FROM due
+        UNION ALL
+        -- A target with a window of its own waits for its next claim, which counts it.
+        SELECT id, next_attempt_at, 0 FROM successors WHERE channel = $1
+            AND state = 'pending' AND next_attempt_at <= $2 AND target_limit IS NULL
+    ) AS c ORDER BY id, rank
 ), taken AS (
-    SELECT id FROM candidates ORDER BY next_attempt_at, id
+    SELECT id FROM candidates ORDER BY rank, next_attempt_at, id
     LIMIT least($4, (SELECT ceil(count(*) * $5::float8)::bigint FROM candidates))
 ), claimed AS (
     UPDATE deliveries d SET head = TRUE, state = 'sending', claimed_by = $6,

@@ -25,7 +25,7 @@ from typing import Any
 
 import asyncpg
 
-from bot.delivery.model import Delivery, Limit, Outcome
+from bot.delivery.model import Delivery, DeliveryState, Limit, Outcome
 from bot.store.base import RevisionRecord, StoreError
 from bot.store.sql import (
     LEDGER_UPSERT,
@@ -43,78 +43,99 @@ NOTIFY_CHANNEL = "unavoz"
 _MIGRATION_LOCK = 0x756E61766F7A01  # "unavoz" + 1: one migrating instance at a time
 _REVISION_LOCK = 0x756E61766F7A02
 
-# What a worker does between two batches, in one statement (see claim_deliveries): its
-# last batch recorded (sent, the ledger, each finished queue's next delivery), then the next
-# batch claimed from the due heads and those next deliveries — which are claimed straight
-# away rather than marked heads first, one row version less for each.
-_CLAIM = f"""
-WITH sent AS (
-    UPDATE deliveries d SET state = 'sent', sent_at = u.sent_at, last_error = NULL,
-        lease_until = NULL
-    FROM unnest($8::bigint[], $9::float8[]) AS u(id, sent_at)
-    WHERE d.id = u.id AND d.state IN ('pending', 'sending')
-    RETURNING d.id
-), told AS (
-    INSERT INTO ledger (channel, target, incident_id, revision, fingerprint, status,
-        payload_hash, delivered_at)
-    SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::bigint[], $14::text[],
-        $15::text[], $16::text[], $17::float8[])
-    ORDER BY 1, 2, 3{LEDGER_UPSERT}
-    RETURNING 1
-), successors AS (
-    -- The next of each finished queue: this statement sees the finished ones unfinished.
-    SELECT n.* FROM unnest($19::text[], $20::text[]) AS q(channel, target)
-    CROSS JOIN LATERAL (
-        SELECT e.id, e.channel, e.state, e.head, e.next_attempt_at, e.target_limit
-        FROM deliveries e WHERE e.channel = q.channel AND e.target = q.target
-        AND e.state IN ('pending', 'sending') AND e.id <> ALL($18::bigint[])
-        ORDER BY e.id LIMIT 1
-    ) AS n
-), due AS (
-    SELECT d.id, d.next_attempt_at FROM deliveries d
-    WHERE d.channel = $1 AND d.head AND d.state = 'pending' AND d.next_attempt_at <= $2
-    AND d.id <> ALL($18::bigint[])
-    AND d.id = (SELECT e.id FROM deliveries e WHERE e.channel = d.channel
-        AND e.target = d.target AND e.state IN ('pending', 'sending') ORDER BY e.id LIMIT 1)
-    AND (d.target_limit IS NULL OR (SELECT count(*) FROM send_log s
-        WHERE s.channel = d.channel AND s.target = d.target
-        AND s.at > $2 - d.target_window - $3) < d.target_limit)
-    ORDER BY d.next_attempt_at, d.id LIMIT $4
-    FOR UPDATE OF d SKIP LOCKED
-), candidates AS (
-    -- The next deliveries first: taken now, they are written once, not marked head and
-    -- then claimed. (One already marked head may be among the due too.)
-    SELECT DISTINCT ON (id) id, next_attempt_at, rank FROM (
-        SELECT id, next_attempt_at, 1 AS rank FROM due
-        UNION ALL
-        -- A target with a window of its own waits for its next claim, which counts it.
-        SELECT id, next_attempt_at, 0 FROM successors WHERE channel = $1
-            AND state = 'pending' AND next_attempt_at <= $2 AND target_limit IS NULL
-    ) AS c ORDER BY id, rank
-), taken AS (
-    SELECT id FROM candidates ORDER BY rank, next_attempt_at, id
-    LIMIT least($4, (SELECT ceil(count(*) * $5::float8)::bigint FROM candidates))
-), claimed AS (
-    UPDATE deliveries d SET head = TRUE, state = 'sending', claimed_by = $6,
-        claimed_at = $2, lease_until = $7, attempts = d.attempts + 1
-    FROM taken WHERE d.id = taken.id
-    RETURNING d.id, d.idempotency_key, d.revision, d.incident_id, d.channel, d.target,
-        d.status, d.fingerprint, d.payload_hash, d.attempts, d.target_limit, d.next_attempt_at
-), promoted AS (
-    UPDATE deliveries d SET head = TRUE FROM successors s
-    WHERE d.id = s.id AND NOT s.head AND s.id NOT IN (SELECT id FROM taken)
-), logged AS (
-    INSERT INTO send_log (channel, target, at)
-    SELECT channel, target, $2 FROM claimed WHERE target_limit IS NOT NULL ORDER BY id
-), woken AS (
-    SELECT pg_notify('{NOTIFY_CHANNEL}', '{{}}')
-    WHERE (SELECT count(*) FROM candidates) > (SELECT count(*) FROM taken)
-)
-SELECT c.id, c.idempotency_key, c.revision, c.incident_id, c.channel, c.target, c.status,
-    c.fingerprint, p.body, c.attempts
-FROM claimed c JOIN payloads p ON p.hash = c.payload_hash
-WHERE (SELECT count(*) FROM woken) >= 0  -- (a CTE that is not read is not run)
-ORDER BY c.next_attempt_at, c.id
+# What a worker does between two batches, in one round trip: its last batch recorded (sent,
+# the ledger, each finished queue's next delivery), then its next batch claimed from the due
+# heads and those next deliveries, which are taken first and straight away rather than marked
+# heads and claimed later: one row version less each. A function, so that the queue lock is
+# taken before the statement's snapshot (each statement in a function takes its own), and
+# the whole runs in one statement of its own, without BEGIN and COMMIT round trips. Replaced
+# at every start; the version in its name keeps instances of two releases apart.
+RECORD_AND_CLAIM = "unavoz_record_and_claim_v1"
+_RECORD_AND_CLAIM = f"""
+CREATE OR REPLACE FUNCTION {RECORD_AND_CLAIM}(
+    queue_lock bigint, ch text, now_ float8, margin float8, budget bigint, share float8,
+    instance text, lease_until_ float8, sent_ids bigint[], sent_at_ float8[],
+    l_channel text[], l_target text[], l_incident text[], l_revision bigint[],
+    l_fingerprint text[], l_status text[], l_payload text[], l_at float8[],
+    finished_ids bigint[], q_channel text[], q_target text[]
+) RETURNS TABLE (id bigint, idempotency_key text, revision bigint, incident_id text,
+    channel text, target text, status text, fingerprint text, body text, attempts integer)
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+BEGIN
+    IF queue_lock IS NOT NULL THEN  -- (NULL: nothing finished, or the caller holds it)
+        PERFORM pg_advisory_xact_lock_shared(queue_lock);
+    END IF;
+    RETURN QUERY
+    WITH sent AS (
+        UPDATE deliveries d SET state = 'sent', sent_at = u.sent_at, last_error = NULL,
+            lease_until = NULL
+        FROM unnest(sent_ids, sent_at_) AS u(id, sent_at)
+        WHERE d.id = u.id AND d.state IN ('pending', 'sending')
+        RETURNING d.id
+    ), told AS (
+        INSERT INTO ledger (channel, target, incident_id, revision, fingerprint, status,
+            payload_hash, delivered_at)
+        SELECT * FROM unnest(l_channel, l_target, l_incident, l_revision, l_fingerprint,
+            l_status, l_payload, l_at)
+        ORDER BY 1, 2, 3{LEDGER_UPSERT}
+        RETURNING 1
+    ), successors AS (
+        -- The next of each finished queue: this statement sees the finished ones unfinished.
+        SELECT n.* FROM unnest(q_channel, q_target) AS q(channel, target)
+        CROSS JOIN LATERAL (
+            SELECT e.id, e.channel, e.state, e.head, e.next_attempt_at, e.target_limit
+            FROM deliveries e WHERE e.channel = q.channel AND e.target = q.target
+            AND e.state IN ('pending', 'sending') AND e.id <> ALL(finished_ids)
+            ORDER BY e.id LIMIT 1
+        ) AS n
+    ), due AS (
+        SELECT d.id, d.next_attempt_at FROM deliveries d
+        WHERE d.channel = ch AND d.head AND d.state = 'pending' AND d.next_attempt_at <= now_
+        AND d.id <> ALL(finished_ids)
+        AND d.id = (SELECT e.id FROM deliveries e WHERE e.channel = d.channel
+            AND e.target = d.target AND e.state IN ('pending', 'sending') ORDER BY e.id LIMIT 1)
+        AND (d.target_limit IS NULL OR (SELECT count(*) FROM send_log s
+            WHERE s.channel = d.channel AND s.target = d.target
+            AND s.at > now_ - d.target_window - margin) < d.target_limit)
+        ORDER BY d.next_attempt_at, d.id LIMIT budget
+        FOR UPDATE OF d SKIP LOCKED
+    ), candidates AS (
+        -- The next deliveries first: taken now, they are written once, not marked head and
+        -- then claimed. (One already marked head may be among the due too.)
+        SELECT DISTINCT ON (id) id, next_attempt_at, rank FROM (
+            SELECT id, next_attempt_at, 1 AS rank FROM due
+            UNION ALL
+            -- A target with a window of its own waits for its next claim, which counts it.
+            SELECT id, next_attempt_at, 0 FROM successors WHERE channel = ch
+                AND state = 'pending' AND next_attempt_at <= now_ AND target_limit IS NULL
+        ) AS c ORDER BY id, rank
+    ), taken AS (
+        SELECT id FROM candidates ORDER BY rank, next_attempt_at, id
+        LIMIT least(budget, (SELECT ceil(count(*) * share)::bigint FROM candidates))
+    ), claimed AS (
+        UPDATE deliveries d SET head = TRUE, state = 'sending', claimed_by = instance,
+            claimed_at = now_, lease_until = lease_until_, attempts = d.attempts + 1
+        FROM taken WHERE d.id = taken.id
+        RETURNING d.id, d.idempotency_key, d.revision, d.incident_id, d.channel, d.target,
+            d.status, d.fingerprint, d.payload_hash, d.attempts, d.target_limit, d.next_attempt_at
+    ), promoted AS (
+        UPDATE deliveries d SET head = TRUE FROM successors s
+        WHERE d.id = s.id AND NOT s.head AND s.id NOT IN (SELECT id FROM taken)
+    ), logged AS (
+        INSERT INTO send_log (channel, target, at)
+        SELECT channel, target, now_ FROM claimed WHERE target_limit IS NOT NULL ORDER BY id
+    ), woken AS (
+        SELECT pg_notify('{NOTIFY_CHANNEL}', '{{}}')
+        WHERE (SELECT count(*) FROM candidates) > (SELECT count(*) FROM taken)
+    )
+    SELECT c.id, c.idempotency_key, c.revision, c.incident_id, c.channel, c.target, c.status,
+        c.fingerprint, p.body, c.attempts
+    FROM claimed c JOIN payloads p ON p.hash = c.payload_hash
+    WHERE (SELECT count(*) FROM woken) >= 0  -- (a CTE that is not read is not run)
+    ORDER BY c.next_attempt_at, c.id;
+END
+$fn$
 """
 
 
@@ -246,6 +267,7 @@ class PostgresStore(SqlStore):
                     "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())",
                     version,
                 )
+            await connection.execute(_RECORD_AND_CLAIM)
 
     # Dialect hooks ---------------------------------------------------------------------
 
@@ -265,12 +287,19 @@ class PostgresStore(SqlStore):
     async def _lock_queues(self, tx: Tx, channels: Sequence[str], *, exclusive: bool) -> None:
         function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
         for channel in channels:
-            key = self._queue_keys.get(channel)
-            if key is None:  # the server's hash of the name, asked once: every instance agrees
-                rows = await tx.fetch("SELECT hashtextextended(?, 0)", f"unavoz-queue:{channel}")
-                key = self._queue_keys[channel] = int(rows[0][0])
             # An integer in the text, so the statement can go with BEGIN (see _PostgresTx).
-            await tx.execute(f"SELECT {function}({key:d})")
+            await tx.execute(f"SELECT {function}({await self._queue_key(channel):d})")
+
+    async def _queue_key(self, channel: str) -> int:
+        """The key of `channel`'s queue lock: the server's hash of its name, asked once, so
+        every instance agrees."""
+        key = self._queue_keys.get(channel)
+        if key is None:
+            value = await self.pool.fetchval(
+                "SELECT hashtextextended($1, 0)", f"unavoz-queue:{channel}"
+            )
+            key = self._queue_keys[channel] = int(value)
+        return key
 
     async def _wake_others(self, tx: Tx) -> None:
         await tx.execute(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '{{}}')")
@@ -367,12 +396,13 @@ class PostgresStore(SqlStore):
         finished: Sequence[Outcome] = (),
         share: float = 1.0,
     ) -> list[Delivery]:
-        """As SqlStore's; where the channel has no limits of its own, in three round trips.
+        """As SqlStore's; where the channel has no limits of its own, in one round trip.
 
         A channel's own limits are counted under its lock row, in a transaction of several
-        statements: SqlStore's way. Without them: BEGIN and the queue locks; one statement
-        that records `finished` and claims the next batch (see `_CLAIM`), which, when it
-        leaves some of what may go to other instances, wakes them; COMMIT.
+        statements: SqlStore's way. Without them, one call of `RECORD_AND_CLAIM` records
+        `finished` and claims the next batch and, when it leaves some of what may go to
+        other instances, wakes them. Retries and failures to record, and expired leases to
+        take back, are done first in the same transaction (rare; a few more round trips).
         """
         if limits:
             return await super().claim_deliveries(
@@ -388,17 +418,15 @@ class PostgresStore(SqlStore):
         now = time.time() if now is None else now
         sent, told, done = outcome_rows(finished)
         queues = sorted({(d.channel, d.target) for d in done})
-        async with self._transaction() as tx:
-            if finished:
-                channels = sorted({o.delivery.channel for o in finished})
-                await self._lock_queues(tx, channels, exclusive=False)
-                await self._record_setbacks(tx, finished, instance)
-            if now >= self._lease_check_at.get(channel, 0.0):
-                await self._take_back_leases(tx, channel, now=now, lease=lease)
-            if limit <= 0 and not finished:
-                return []
-            rows = await tx.fetch(
-                _CLAIM,
+        channels = sorted({o.delivery.channel for o in finished})
+        setbacks = any(o.state is not DeliveryState.SENT for o in finished)
+        lease_check = now >= self._lease_check_at.get(channel, 0.0)
+
+        ledger = [list(column) for column in zip(*told, strict=True)] if told else [[]] * 8
+
+        def arguments(queue_lock: int | None) -> list[Any]:
+            return [
+                queue_lock,
                 channel,
                 now,
                 TARGET_WINDOW_MARGIN,
@@ -408,13 +436,23 @@ class PostgresStore(SqlStore):
                 now + lease,
                 [id_ for id_, _ in sent],
                 [sent_at for _, sent_at in sent],
-                *(list(column) for column in zip(*told, strict=True))
-                if told
-                else ([] for _ in range(8)),
+                *ledger,
                 [d.id for d in done],
                 [c for c, _ in queues],
                 [t for _, t in queues],
-            )
+            ]
+
+        call = f"SELECT * FROM {RECORD_AND_CLAIM}(" + ", ".join("?" * 21) + ")"
+        if setbacks or lease_check or channels not in ([], [channel]):
+            async with self._transaction() as tx:
+                await self._lock_queues(tx, channels, exclusive=False)
+                await self._record_setbacks(tx, finished, instance)
+                if lease_check:
+                    await self._take_back_leases(tx, channel, now=now, lease=lease)
+                rows = await tx.fetch(call, *arguments(None))
+        else:
+            key = await self._queue_key(channel) if finished else None
+            rows = await self.pool.fetch(numbered(call), *arguments(key))
         return [delivery_row(row) for row in rows]
 
     # Announcements from other instances ------------------------------------------------

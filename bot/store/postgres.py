@@ -57,7 +57,7 @@ CREATE OR REPLACE FUNCTION {RECORD_AND_CLAIM}(
     instance text, lease_until_ float8, sent_ids bigint[], sent_at_ float8[],
     l_channel text[], l_target text[], l_incident text[], l_revision bigint[],
     l_fingerprint text[], l_status text[], l_payload text[], l_at float8[],
-    finished_ids bigint[], q_channel text[], q_target text[]
+    q_channel text[], q_target text[]
 ) RETURNS TABLE (id bigint, idempotency_key text, revision bigint, incident_id text,
     channel text, target text, status text, fingerprint text, body text, attempts integer)
 LANGUAGE plpgsql AS $fn$
@@ -81,18 +81,20 @@ BEGIN
         ORDER BY 1, 2, 3{LEDGER_UPSERT}
         RETURNING 1
     ), successors AS (
-        -- The next of each finished queue: this statement sees the finished ones unfinished.
+        -- The next of each finished queue. This statement sees those sent as unfinished;
+        -- failures it sees as recorded (if their claim was still live: if not, the
+        -- delivery is still its queue's unfinished head, and nothing follows it yet).
         SELECT n.* FROM unnest(q_channel, q_target) AS q(channel, target)
         CROSS JOIN LATERAL (
             SELECT e.id, e.channel, e.state, e.head, e.next_attempt_at, e.target_limit
             FROM deliveries e WHERE e.channel = q.channel AND e.target = q.target
-            AND e.state IN ('pending', 'sending') AND e.id <> ALL(finished_ids)
+            AND e.state IN ('pending', 'sending') AND e.id <> ALL(sent_ids)
             ORDER BY e.id LIMIT 1
         ) AS n
     ), due AS (
         SELECT d.id, d.next_attempt_at FROM deliveries d
         WHERE d.channel = ch AND d.head AND d.state = 'pending' AND d.next_attempt_at <= now_
-        AND d.id <> ALL(finished_ids)
+        AND d.id <> ALL(sent_ids)
         AND d.id = (SELECT e.id FROM deliveries e WHERE e.channel = d.channel
             AND e.target = d.target AND e.state IN ('pending', 'sending') ORDER BY e.id LIMIT 1)
         AND (d.target_limit IS NULL OR (SELECT count(*) FROM send_log s
@@ -116,7 +118,9 @@ BEGIN
     ), claimed AS (
         UPDATE deliveries d SET head = TRUE, state = 'sending', claimed_by = instance,
             claimed_at = now_, lease_until = lease_until_, attempts = d.attempts + 1
-        FROM taken WHERE d.id = taken.id
+        -- (A next delivery is not locked when chosen: one that another instance's record
+        -- claimed meanwhile is re-checked here, and left to it.)
+        FROM taken WHERE d.id = taken.id AND d.state = 'pending'
         RETURNING d.id, d.idempotency_key, d.revision, d.incident_id, d.channel, d.target,
             d.status, d.fingerprint, d.payload_hash, d.attempts, d.target_limit, d.next_attempt_at
     ), promoted AS (
@@ -288,16 +292,19 @@ class PostgresStore(SqlStore):
         function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
         for channel in channels:
             # An integer in the text, so the statement can go with BEGIN (see _PostgresTx).
-            await tx.execute(f"SELECT {function}({await self._queue_key(channel):d})")
+            await tx.execute(f"SELECT {function}({await self._queue_key(channel, tx):d})")
 
-    async def _queue_key(self, channel: str) -> int:
+    async def _queue_key(self, channel: str, tx: Tx | None = None) -> int:
         """The key of `channel`'s queue lock: the server's hash of its name, asked once, so
-        every instance agrees."""
+        every instance agrees (in `tx`, if given: not a second connection of the pool)."""
         key = self._queue_keys.get(channel)
         if key is None:
-            value = await self.pool.fetchval(
-                "SELECT hashtextextended($1, 0)", f"unavoz-queue:{channel}"
-            )
+            query = "SELECT hashtextextended(?, 0)"
+            name = f"unavoz-queue:{channel}"
+            if tx is not None:
+                value = (await tx.fetch(query, name))[0][0]
+            else:
+                value = await self.pool.fetchval(numbered(query), name)
             key = self._queue_keys[channel] = int(value)
         return key
 
@@ -364,7 +371,7 @@ class PostgresStore(SqlStore):
             [id_ for id_, _ in sent],
             [sent_at for _, sent_at in sent],
             *(list(column) for column in zip(*told, strict=True)),
-            [d.id for d in finished],
+            [id_ for id_, _ in sent],
             [channel for channel, _ in queues],
             [target for _, target in queues],
         )
@@ -437,12 +444,11 @@ class PostgresStore(SqlStore):
                 [id_ for id_, _ in sent],
                 [sent_at for _, sent_at in sent],
                 *ledger,
-                [d.id for d in done],
                 [c for c, _ in queues],
                 [t for _, t in queues],
             ]
 
-        call = f"SELECT * FROM {RECORD_AND_CLAIM}(" + ", ".join("?" * 21) + ")"
+        call = f"SELECT * FROM {RECORD_AND_CLAIM}(" + ", ".join("?" * 20) + ")"
         if setbacks or lease_check or channels not in ([], [channel]):
             async with self._transaction() as tx:
                 await self._lock_queues(tx, channels, exclusive=False)

@@ -197,9 +197,12 @@ class SqliteStore(SqlStore):
             self._checkpoint_thread.shutdown(wait=True)
             self._checkpoint_thread = None
         if self._connection is not None:
-            # The last connection to close checkpoints what is left.
-            await self._in_thread(self._connection.close)
-            self._connection = None
+            # After the transaction under way, if any (a worker's may outlive its task): the
+            # connection must not be closed in one thread while used in another.
+            async with self._lock:
+                # The last connection to close checkpoints what is left.
+                await self._in_thread(self._connection.close)
+                self._connection = None
         if self._thread is not None:
             self._thread.shutdown(wait=True)
             self._thread = None
@@ -214,7 +217,7 @@ class SqliteStore(SqlStore):
                 self.connection.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # (or BUSY_RECOVERY…)
                     raise
                 if loop.time() >= deadline:
                     raise StoreError(
@@ -230,16 +233,17 @@ class SqliteStore(SqlStore):
             await self._begin()
             try:
                 yield _InlineTx(self.connection) if brief else _ThreadTx(self)
-            except BaseException:
                 if brief:
-                    self.connection.execute("ROLLBACK")
-                else:  # after whatever the thread is still running of this transaction
-                    await self._end_in_thread("ROLLBACK")
+                    self.connection.execute("COMMIT")
+                else:
+                    await self._end_in_thread("COMMIT")
+            except BaseException:
+                if self.connection.in_transaction:  # (not when COMMIT itself went through)
+                    if brief:
+                        self.connection.execute("ROLLBACK")
+                    else:  # after whatever the thread is still running of this transaction
+                        await self._end_in_thread("ROLLBACK")
                 raise
-            if brief:
-                self.connection.execute("COMMIT")
-            else:
-                await self._end_in_thread("COMMIT")
 
     async def _end_in_thread(self, sql: str) -> None:
         """COMMIT or ROLLBACK in the store's thread, waited for even through cancellation:

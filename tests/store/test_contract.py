@@ -325,3 +325,23 @@ async def test_a_shared_claim_leaves_the_rest_to_the_next_claimer(store: Store) 
     assert len(again) == len(rest) == 1
     assert {d.target for d in again + rest} == {d.target for d in mine}
     assert {d.incident_id for d in again + rest} == {"i2"}
+
+
+async def test_a_late_outcome_of_a_lost_claim_lets_nothing_overtake(store: Store) -> None:
+    from bot.delivery.model import DeliveryState, Outcome
+
+    plan = planner(("i1", "t", "identified"), ("i2", "t", "identified"))
+    await store.record_revision("r: 1\n", author="a", source="cli", plan=plan)
+    [lost] = await store.claim_deliveries("hook", instance="x", limit=10, lease=0.0)
+    [taken] = await store.claim_deliveries("hook", instance="y", limit=10, lease=30)
+    assert taken.id == lost.id  # x's lease ran out: y has the delivery now
+    # x's failure comes in late: it is not x's to record, and i2 must wait behind i1.
+    failed = [Outcome(lost, DeliveryState.FAILED, error="HTTP 403")]
+    assert (
+        await store.claim_deliveries("hook", instance="x", limit=10, lease=30, finished=failed)
+        == []
+    )
+    assert await store.claim_deliveries("hook", instance="z", limit=10, lease=30) == []
+    done = [Outcome(taken, DeliveryState.SENT, sent_at=1.0)]
+    after = await store.claim_deliveries("hook", instance="y", limit=10, lease=30, finished=done)
+    assert [d.incident_id for d in after] == ["i2"]

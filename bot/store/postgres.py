@@ -143,6 +143,41 @@ $fn$
 """
 
 
+_CALL = f"SELECT * FROM {RECORD_AND_CLAIM}(" + ", ".join("?" * 20) + ")"
+
+
+def _call_arguments(
+    queue_lock: int | None,
+    channel: str | None,
+    now: float,
+    limit: int,
+    share: float,
+    instance: str,
+    lease_until: float,
+    sent: Sequence[tuple[int, float | None]],
+    told: Sequence[tuple[Any, ...]],
+    finished: Sequence[Delivery],
+) -> list[Any]:
+    """RECORD_AND_CLAIM's arguments, in its order (see `outcome_rows` for the last three)."""
+    queues = sorted({(d.channel, d.target) for d in finished})
+    ledger = [list(column) for column in zip(*told, strict=True)] if told else [[]] * 8
+    return [
+        queue_lock,
+        channel,
+        now,
+        TARGET_WINDOW_MARGIN,
+        max(limit, 0),
+        share,
+        instance,
+        lease_until,
+        [id_ for id_, _ in sent],
+        [sent_at for _, sent_at in sent],
+        *ledger,
+        [c for c, _ in queues],
+        [t for _, t in queues],
+    ]
+
+
 @lru_cache(maxsize=512)
 def numbered(sql: str) -> str:
     """`?` placeholders (the shared SQL's) as PostgreSQL's `$1, $2, …`."""
@@ -348,32 +383,12 @@ class PostgresStore(SqlStore):
         told: Sequence[tuple[Any, ...]],
         finished: Sequence[Delivery],
     ) -> None:
-        if not sent:
-            await self._promote(tx, [(d.channel, d.target) for d in finished])
+        if not finished:  # (only retries)
             return
-        # One statement, one round trip. Its parts see the table as it was when it began,
-        # so the next head of a queue is looked for past the deliveries finishing here.
-        queues = sorted({(d.channel, d.target) for d in finished})
-        await tx.execute(
-            "WITH sent AS (UPDATE deliveries d SET state = 'sent', sent_at = u.sent_at,"
-            " last_error = NULL, lease_until = NULL"
-            " FROM unnest(?::bigint[], ?::float8[]) AS u(id, sent_at)"
-            " WHERE d.id = u.id AND d.state IN ('pending', 'sending') RETURNING d.id),"
-            " told AS (INSERT INTO ledger (channel, target, incident_id, revision, fingerprint,"
-            " status, payload_hash, delivered_at) SELECT * FROM unnest(?::text[], ?::text[],"
-            " ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::float8[])"
-            " ORDER BY 1, 2, 3" + LEDGER_UPSERT + " RETURNING 1)"
-            " UPDATE deliveries SET head = TRUE WHERE id = ANY(ARRAY(SELECT (SELECT e.id"
-            " FROM deliveries e WHERE e.channel = q.channel AND e.target = q.target"
-            " AND e.state IN ('pending', 'sending') AND e.id <> ALL(?::bigint[])"
-            " ORDER BY e.id LIMIT 1) FROM unnest(?::text[], ?::text[]) AS q(channel, target)))"
-            " AND NOT head",
-            [id_ for id_, _ in sent],
-            [sent_at for _, sent_at in sent],
-            *(list(column) for column in zip(*told, strict=True)),
-            [id_ for id_, _ in sent],
-            [channel for channel, _ in queues],
-            [target for _, target in queues],
+        # RECORD_AND_CLAIM claiming nothing (no channel, no budget); the caller holds the
+        # queue lock.
+        await tx.fetch(
+            _CALL, *_call_arguments(None, None, time.time(), 0, 1.0, "", 0.0, sent, told, finished)
         )
 
     async def _promote(self, tx: Tx, queues: Sequence[tuple[str, str]]) -> None:
@@ -424,41 +439,25 @@ class PostgresStore(SqlStore):
             )
         now = time.time() if now is None else now
         sent, told, done = outcome_rows(finished)
-        queues = sorted({(d.channel, d.target) for d in done})
         channels = sorted({o.delivery.channel for o in finished})
         setbacks = any(o.state is not DeliveryState.SENT for o in finished)
         lease_check = now >= self._lease_check_at.get(channel, 0.0)
 
-        ledger = [list(column) for column in zip(*told, strict=True)] if told else [[]] * 8
-
         def arguments(queue_lock: int | None) -> list[Any]:
-            return [
-                queue_lock,
-                channel,
-                now,
-                TARGET_WINDOW_MARGIN,
-                max(limit, 0),
-                share,
-                instance,
-                now + lease,
-                [id_ for id_, _ in sent],
-                [sent_at for _, sent_at in sent],
-                *ledger,
-                [c for c, _ in queues],
-                [t for _, t in queues],
-            ]
+            return _call_arguments(
+                queue_lock, channel, now, limit, share, instance, now + lease, sent, told, done
+            )
 
-        call = f"SELECT * FROM {RECORD_AND_CLAIM}(" + ", ".join("?" * 20) + ")"
         if setbacks or lease_check or channels not in ([], [channel]):
             async with self._transaction() as tx:
                 await self._lock_queues(tx, channels, exclusive=False)
                 await self._record_setbacks(tx, finished, instance)
                 if lease_check:
                     await self._take_back_leases(tx, channel, now=now, lease=lease)
-                rows = await tx.fetch(call, *arguments(None))
+                rows = await tx.fetch(_CALL, *arguments(None))
         else:
             key = await self._queue_key(channel) if finished else None
-            rows = await self.pool.fetch(numbered(call), *arguments(key))
+            rows = await self.pool.fetch(numbered(_CALL), *arguments(key))
         return [delivery_row(row) for row in rows]
 
     # Announcements from other instances ------------------------------------------------

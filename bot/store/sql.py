@@ -314,49 +314,41 @@ class SqlStore:
         )
         await self._promote(tx, [(d.channel, d.target) for d in planned])
 
-    # The statements run for every delivery, each run once per batch: row by row, the
-    # statement's start-up per row costs more than the row itself — and in SQLite's
-    # thread, every row gives up Python's lock and waits to get it back from the event
-    # loop, which the fan-out bench measured at 250 µs a row. SQLite reads the batch from
-    # one JSON array (`json_each`), PostgreSQL (its own versions) from arrays.
+    # The statements run for every delivery. SQLite runs them in the workers' brief
+    # transactions, on the event loop, where `executemany` (its statement prepared once,
+    # the rows bound in C) is the cheapest way: measured against one statement reading a
+    # JSON array, 12 µs a row against 17 to claim, 17 against 34 to mark sent, 9 against
+    # 15 for the ledger. PostgreSQL has its own versions, one statement over arrays.
 
     async def _mark_claimed(
         self, tx: Tx, ids: Sequence[int], *, instance: str, now: float, lease: float
     ) -> None:
-        await tx.execute(
+        await tx.executemany(
             "UPDATE deliveries SET state = 'sending', claimed_by = ?, claimed_at = ?,"
-            " lease_until = ?, attempts = attempts + 1"
-            " WHERE id IN (SELECT value FROM json_each(?))",
-            instance,
-            now,
-            now + lease,
-            json.dumps(list(ids)),
+            " lease_until = ?, attempts = attempts + 1 WHERE id = ?",
+            [(instance, now, now + lease, id_) for id_ in ids],
         )
 
     async def _log_sends(self, tx: Tx, ids: Sequence[int], *, now: float) -> None:
-        await tx.execute(
+        await tx.executemany(
             "INSERT INTO send_log (channel, target, at) SELECT channel, target, ?"
-            " FROM deliveries WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
-            now,
-            json.dumps(list(ids)),
+            " FROM deliveries WHERE id = ?",
+            [(now, id_) for id_ in sorted(ids)],
         )
 
     async def _mark_sent(self, tx: Tx, sent: Sequence[tuple[int, float | None]]) -> None:
-        await tx.execute(
-            "UPDATE deliveries SET state = 'sent', sent_at = u.value ->> 1, last_error = NULL,"
-            " lease_until = NULL FROM json_each(?) AS u"
-            " WHERE deliveries.id = u.value ->> 0 AND state IN ('pending', 'sending')",
-            json.dumps(list(sent)),
+        await tx.executemany(
+            "UPDATE deliveries SET state = 'sent', sent_at = ?, last_error = NULL,"
+            " lease_until = NULL WHERE id = ? AND state IN ('pending', 'sending')",
+            [(sent_at, id_) for id_, sent_at in sent],
         )
 
     async def _write_ledger(self, tx: Tx, rows: Sequence[tuple[Any, ...]]) -> None:
-        # (`WHERE true` tells SQLite's parser that ON CONFLICT is not a join's ON.)
-        await tx.execute(
+        await tx.executemany(
             "INSERT INTO ledger (channel, target, incident_id, revision, fingerprint,"
-            " status, payload_hash, delivered_at) SELECT r.value ->> 0, r.value ->> 1,"
-            " r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6,"
-            " r.value ->> 7 FROM json_each(?) AS r WHERE true" + LEDGER_UPSERT,
-            json.dumps(list(rows)),
+            " status, payload_hash, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            + LEDGER_UPSERT,
+            rows,
         )
 
     async def _promote(self, tx: Tx, queues: Sequence[tuple[str, str]]) -> None:

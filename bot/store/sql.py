@@ -346,8 +346,7 @@ class SqlStore:
     async def _write_ledger(self, tx: Tx, rows: Sequence[tuple[Any, ...]]) -> None:
         await tx.executemany(
             "INSERT INTO ledger (channel, target, incident_id, revision, fingerprint,"
-            " status, payload_hash, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            + LEDGER_UPSERT,
+            " status, payload_hash, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" + LEDGER_UPSERT,
             rows,
         )
 

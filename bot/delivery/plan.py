@@ -56,7 +56,11 @@ class Planner:
             }
         fingerprint = current.statement(incident.id).facts_fingerprint()
         out = []
+        seen: set[str] = set()  # a target listed twice (one URL under two names) is told once
         for target in adapter.targets(current, incident):
+            if target.id in seen:
+                continue
+            seen.add(target.id)
             if not incident.is_open and target.id not in told_before:
                 continue  # a new target is not told about incidents already over
             payload = adapter.payload(current, incident, target, now)

@@ -266,6 +266,17 @@ class SqlStore:
     async def _enqueue(self, tx: Tx, planned: Sequence[NewDelivery]) -> None:
         if not planned:
             return
+        # Two deliveries with one idempotency key (a plan naming a target twice for one
+        # incident) would tell the target once and leave the other waiting for ever.
+        keys = [d.idempotency_key for d in planned]
+        if len(set(keys)) < len(keys):
+            seen: dict[str, NewDelivery] = {}
+            for key, d in zip(keys, planned, strict=True):
+                if seen.setdefault(key, d) is not d:
+                    raise ValueError(
+                        f"the plan for revision {d.revision} names {d.channel} target"
+                        f" {d.target!r} twice for incident {d.incident_id!r}"
+                    )
         # First of all: before this transaction locks a waiting delivery (superseding it)
         # that an outcome recorded elsewhere would mark as its queue's head, and before
         # it takes ids that another enqueuer's could overtake.
@@ -296,7 +307,7 @@ class SqlStore:
             " target_limit, target_window) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
             [
                 (
-                    d.idempotency_key,
+                    key,
                     d.revision,
                     d.incident_id,
                     d.channel,
@@ -309,7 +320,7 @@ class SqlStore:
                     d.target_limit.count if d.target_limit else None,
                     d.target_limit.seconds if d.target_limit else None,
                 )
-                for d, h in zip(planned, hashes, strict=True)
+                for d, h, key in zip(planned, hashes, keys, strict=True)
             ],
         )
         await self._promote(tx, [(d.channel, d.target) for d in planned])

@@ -88,6 +88,20 @@ async def test_every_target_hears_every_open_incident_once(
     assert len(standin.requests) == 6
 
 
+async def test_a_target_listed_twice_is_told_once(
+    store: Store, feed_file: Path, standin: WebhookStandIn
+) -> None:
+    text = feed_file.read_text(encoding="utf-8")
+    urls = [standin.url("t0"), standin.url("t1"), standin.url("t0")]
+    feed_file.write_text(with_webhooks(text, urls), "utf-8")
+    service, engine, channel = make(store, feed_file)
+    await service.start()
+    assert await store.delivery_counts() == {"pending": 4}  # 2 open incidents × 2 targets
+    await drain(engine, channel, store)
+    assert sorted(r.target for r in standin.requests) == ["t0", "t0", "t1", "t1"]
+    assert standin.raw_duplicates() == 0
+
+
 async def test_requests_are_signed(
     store: Store, webhook_feed: Path, standin: WebhookStandIn
 ) -> None:

@@ -345,3 +345,11 @@ async def test_a_late_outcome_of_a_lost_claim_lets_nothing_overtake(store: Store
     done = [Outcome(taken, DeliveryState.SENT, sent_at=1.0)]
     after = await store.claim_deliveries("hook", instance="y", limit=10, lease=30, finished=done)
     assert [d.incident_id for d in after] == ["i2"]
+
+
+async def test_a_plan_naming_a_target_twice_is_refused_and_records_nothing(store: Store) -> None:
+    plan = planner(("i1", "a", "identified"), ("i2", "a", "identified"), ("i1", "a", "resolved"))
+    with pytest.raises(ValueError, match="names hook target 'a' twice for incident 'i1'"):
+        await store.record_revision("r: 1\n", author="a", source="cli", plan=plan)
+    assert await store.latest_revision() is None
+    assert await store.delivery_counts() == {}

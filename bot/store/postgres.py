@@ -71,7 +71,11 @@ BEGIN
         UPDATE deliveries d SET state = 'sent', sent_at = u.sent_at, last_error = NULL,
             lease_until = NULL
         FROM unnest(sent_ids, sent_at_) AS u(id, sent_at)
-        WHERE d.id = u.id AND d.state IN ('pending', 'sending')
+        -- The rows are found by key. (Not `state IN ('pending', 'sending')`, the queue
+        -- index's condition: short of statistics on a fan-out just written, the planner
+        -- read that whole index for it, 6 of a call's 17 ms at 20,000 waiting.)
+        WHERE d.id = ANY(sent_ids) AND d.id = u.id
+        AND d.state NOT IN ('sent', 'failed', 'superseded')
         RETURNING d.id
     ), told AS (
         INSERT INTO ledger (channel, target, incident_id, revision, fingerprint, status,

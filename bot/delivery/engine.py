@@ -211,33 +211,46 @@ class DeliveryEngine:
         return max(1, cap)
 
     async def _worker(self, adapter: ChannelAdapter, stop: asyncio.Event) -> None:
-        """Keep up to `in_flight_cap` deliveries on their way, `adapter.concurrency` at once.
+        """Keep up to `in_flight_cap` deliveries claimed, `adapter.concurrency` on their way.
 
         The worker claims again (recording what has finished in the same transaction)
-        while half of its deliveries are still on their way, so the requests never wait
-        for the database; and as soon as a quarter has finished, because a target's next
-        message can only be claimed once the one before it is recorded.
+        while half of its deliveries are still to send or on their way, so the requests
+        never wait for the database; and as soon as a quarter has finished, because a
+        target's next message can only be claimed once the one before it is recorded.
+        A fixed set of senders takes the claimed deliveries in order: no task and no
+        semaphore per delivery.
         """
         wake = self._wake[adapter.name]
-        gate = asyncio.Semaphore(adapter.concurrency)
         most = self.in_flight_cap(adapter)
         low_water = most // 2
-        tasks: set[asyncio.Task[None]] = set()
-        in_flight = 0
+        waiting: deque[Delivery] = deque()  # claimed, not yet on their way
+        in_flight = 0  # claimed and not finished: waiting or on their way
         finished: list[Outcome] = []  # sent, retried or failed: not yet recorded
         arrived = asyncio.Event()  # an outcome was added to `finished`
+        claimed_more = asyncio.Event()  # deliveries were added to `waiting` (or: stopping)
+        draining = False  # stopping: the senders end once `waiting` is empty
         starved = False  # the last claim found nothing: claim again once something changed
 
-        async def one(delivery: Delivery) -> None:
+        async def sender() -> None:
             nonlocal in_flight
-            try:
-                async with gate:
+            while True:
+                while not waiting:
+                    if draining:
+                        return
+                    claimed_more.clear()
+                    await claimed_more.wait()
+                delivery = waiting.popleft()
+                try:
                     outcome = await self._send(adapter, delivery)
-            finally:
-                in_flight -= 1
-            finished.append(outcome)
-            arrived.set()
+                finally:
+                    in_flight -= 1
+                finished.append(outcome)
+                arrived.set()
 
+        senders = [
+            asyncio.create_task(sender(), name=f"send-{adapter.name}-{n}")
+            for n in range(max(1, min(adapter.concurrency, most)))
+        ]
         try:
             while not stop.is_set():
                 # Claim when the pipe runs low (unless the last claim came back empty), or
@@ -264,10 +277,8 @@ class DeliveryEngine:
                             adapter.name,
                         )
                         in_flight += len(claimed)
-                        for delivery in claimed:
-                            task = asyncio.create_task(one(delivery))
-                            tasks.add(task)
-                            task.add_done_callback(tasks.discard)
+                        waiting.extend(claimed)
+                        claimed_more.set()
                         continue
                 if in_flight:
                     # One wake-up per batch of answers, however many are on their way.
@@ -286,18 +297,19 @@ class DeliveryEngine:
                     await asyncio.wait_for(first_of(wake, stop), await self._idle_wait(adapter))
                 starved = False
         finally:
-            # Stopping, what is on its way finishes; cancelled, it is abandoned to its lease.
+            # Stopping, what was claimed is sent; cancelled, it is abandoned to its lease.
             # What has finished is recorded first, and again whatever ends meanwhile, even
             # if the wait is cut short: a sent message must be known sent.
             try:
                 if finished:
                     batch, finished = finished, []
                     await self._record(batch)
-                if tasks:
-                    if not stop.is_set():
-                        for task in tasks:
-                            task.cancel()
-                    await asyncio.gather(*tasks, return_exceptions=True)
+                draining = True
+                claimed_more.set()
+                if not stop.is_set():
+                    for task in senders:
+                        task.cancel()
+                await asyncio.gather(*senders, return_exceptions=True)
             finally:
                 if finished:
                     await self._record(finished)

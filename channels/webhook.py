@@ -30,11 +30,14 @@ if TYPE_CHECKING:
 USER_AGENT = "Unavoz-Webhook/1"
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def _url(target: str) -> URL:
     """A target's URL, parsed once: a fan-out posts to the same few URLs again and again,
     and parsing one is a few µs (yarl's own cache holds fewer than a fan-out's targets)."""
-    return URL(target)
+    url = URL(target)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("a webhook is posted to an http:// or https:// address")
+    return url
 
 
 def retry_after(headers: Any, body: Any, default: float) -> float:
@@ -139,8 +142,12 @@ class WebhookChannel(ChannelAdapter):
             raise RuntimeError("the webhook channel is not started")
         body = delivery.payload.encode("utf-8")
         try:
+            url = _url(delivery.target)
+        except ValueError as exc:
+            raise PermanentError(f"not a URL: {delivery.target!r} ({exc})") from exc
+        try:
             async with self._session.post(
-                _url(delivery.target), data=body, headers=self.headers(delivery, body)
+                url, data=body, headers=self.headers(delivery, body)
             ) as response:
                 if response.status < 300:
                     return

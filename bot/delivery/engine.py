@@ -242,6 +242,10 @@ class DeliveryEngine:
                 delivery = waiting.popleft()
                 try:
                     outcome = await self._send(adapter, delivery)
+                except Exception as exc:  # a bug of ours: the delivery is tried again
+                    log.exception("sending %s delivery %d failed", adapter.name, delivery.id)
+                    retry_in = self.backoff.delay(delivery.attempts)
+                    outcome = self._outcome(delivery, "retry", retry_in=retry_in, error=repr(exc))
                 finally:
                     in_flight -= 1
                 finished.append(outcome)
@@ -297,22 +301,29 @@ class DeliveryEngine:
                     await asyncio.wait_for(first_of(wake, stop), await self._idle_wait(adapter))
                 starved = False
         finally:
-            # Stopping, what was claimed is sent; cancelled, it is abandoned to its lease.
-            # What has finished is recorded first, and again whatever ends meanwhile, even
-            # if the wait is cut short: a sent message must be known sent.
+            # Stopping, what was claimed is sent; cancelled (or failing), what is on its way
+            # is cut off and what waits is abandoned to its lease. What has finished is
+            # recorded first, and again whatever ends meanwhile, even if the wait is cut
+            # short: a sent message must be known sent.
+            draining = True
+            if not stop.is_set():
+                waiting.clear()
+            claimed_more.set()
             try:
                 if finished:
                     batch, finished = finished, []
                     await self._record(batch)
-                draining = True
-                claimed_more.set()
-                if not stop.is_set():
-                    for task in senders:
-                        task.cancel()
-                await asyncio.gather(*senders, return_exceptions=True)
             finally:
-                if finished:
-                    await self._record(finished)
+                try:
+                    if not stop.is_set():
+                        for task in senders:
+                            task.cancel()
+                    for result in await asyncio.gather(*senders, return_exceptions=True):
+                        if isinstance(result, Exception):
+                            log.error("a %s sender failed", adapter.name, exc_info=result)
+                finally:
+                    if finished:
+                        await self._record(finished)
 
     async def _idle_wait(self, adapter: ChannelAdapter) -> float:
         """How long to sleep when nothing could be claimed.

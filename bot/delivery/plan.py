@@ -48,12 +48,11 @@ class Planner:
         incident: Incident,
         now: dt.datetime,
     ) -> list[NewDelivery]:
-        told_before = {}
+        told_before: dict[str, str] = {}
         if previous is not None and before is not None:
-            told_before = {
-                target.id: adapter.payload(previous, before, target, now)
-                for target in adapter.targets(previous, before)
-            }
+            for target in adapter.targets(previous, before):
+                if target.id not in told_before:  # (the first of a target listed twice)
+                    told_before[target.id] = adapter.payload(previous, before, target, now)
         fingerprint = current.statement(incident.id).facts_fingerprint()
         out = []
         seen: set[str] = set()  # a target listed twice (one URL under two names) is told once

@@ -50,7 +50,7 @@ _REVISION_LOCK = 0x756E61766F7A02
 # taken before the statement's snapshot (each statement in a function takes its own), and
 # the whole runs in one statement of its own, without BEGIN and COMMIT round trips. Replaced
 # at every start; the version in its name keeps instances of two releases apart.
-RECORD_AND_CLAIM = "unavoz_record_and_claim_v1"
+RECORD_AND_CLAIM = "unavoz_record_and_claim_v2"
 _RECORD_AND_CLAIM = f"""
 CREATE OR REPLACE FUNCTION {RECORD_AND_CLAIM}(
     queue_lock bigint, ch text, now_ float8, margin float8, budget bigint, share float8,
@@ -73,7 +73,8 @@ BEGIN
         FROM unnest(sent_ids, sent_at_) AS u(id, sent_at)
         -- The rows are found by key. (Not `state IN ('pending', 'sending')`, the queue
         -- index's condition: short of statistics on a fan-out just written, the planner
-        -- read that whole index for it, 6 of a call's 17 ms at 20,000 waiting.)
+        -- read that whole index for it, 6 of a call's 17 ms at 20,000 waiting. The states
+        -- not finished are those two: see the constraint deliveries_state.)
         WHERE d.id = ANY(sent_ids) AND d.id = u.id
         AND d.state NOT IN ('sent', 'failed', 'superseded')
         RETURNING d.id
@@ -315,6 +316,7 @@ class PostgresStore(SqlStore):
     # Dialect hooks ---------------------------------------------------------------------
 
     _SKIP_LOCKED = " FOR UPDATE OF d SKIP LOCKED"
+    _FOR_UPDATE = " FOR UPDATE"
 
     async def _lock_revisions(self, tx: Tx) -> None:
         await tx.execute(f"SELECT pg_advisory_xact_lock({_REVISION_LOCK:d})")

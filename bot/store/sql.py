@@ -194,6 +194,9 @@ class SqlStore:
     # Claimers running at once pass over each other's rows rather than wait for them (only
     # PostgreSQL has claimers at once; SQLite runs one transaction at a time).
     _SKIP_LOCKED = ""
+    # Rows a transaction is about to change, locked as it reads them (SQLite's transactions
+    # are one at a time already).
+    _FOR_UPDATE = ""
 
     async def _lock_revisions(self, tx: Tx) -> None:
         """Serialize revision numbering across processes (SQLite's BEGIN IMMEDIATE does)."""
@@ -614,16 +617,20 @@ class SqlStore:
             return 0
         marks = ", ".join("?" for _ in incident_ids)
         async with self._transaction() as tx:
+            # Taken in one statement (locked in id order, then re-checked, on PostgreSQL):
+            # a second transaction at the same time, of this instance or another, finds
+            # them queued already.
             rows = await tx.fetch(
-                "SELECT id, phone, postcode, locale, incident_id FROM callbacks"
-                f" WHERE state = 'waiting' AND incident_id IN ({marks}) ORDER BY id",
+                "UPDATE callbacks SET state = 'queued' WHERE id IN (SELECT id FROM callbacks"
+                f" WHERE state = 'waiting' AND incident_id IN ({marks}) ORDER BY id"
+                f"{self._FOR_UPDATE}) AND state = 'waiting'"
+                " RETURNING id, phone, postcode, locale, incident_id",
                 *incident_ids,
             )
-            callbacks = [Callback(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
-            await self._enqueue(tx, [make(callback) for callback in callbacks])
-            await tx.executemany(
-                "UPDATE callbacks SET state = 'queued' WHERE id = ?", [(c.id,) for c in callbacks]
+            callbacks = sorted(
+                (Callback(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows), key=lambda c: c.id
             )
+            await self._enqueue(tx, [make(callback) for callback in callbacks])
         return len(callbacks)
 
     # Ledger and consistency ------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from bot.delivery import consistency
 from bot.delivery.engine import Backoff, DeliveryEngine
-from bot.delivery.model import Limit
+from bot.delivery.model import Delivery, Limit, Outcome
 from bot.delivery.plan import Planner
 from bot.feed.changes import ResolveIncident, UpdateIncident
 from bot.feed.models import Status
@@ -85,6 +86,30 @@ async def test_every_target_hears_every_open_incident_once(
     again, engine2, channel2 = make(store, webhook_feed)
     await again.start()
     await drain(engine2, channel2, store)
+    assert len(standin.requests) == 6
+
+
+async def test_a_bug_while_sending_is_logged_and_the_delivery_tried_again(
+    store: Store,
+    webhook_feed: Path,
+    standin: WebhookStandIn,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service, engine, channel = make(store, webhook_feed)
+    await service.start()
+    send, failures = engine._send, itertools.count()
+
+    async def buggy(adapter: WebhookChannel, delivery: Delivery) -> Outcome:
+        if next(failures) < 2:
+            raise RuntimeError("a bug of ours")
+        return await send(adapter, delivery)
+
+    monkeypatch.setattr(engine, "_send", buggy)
+    with caplog.at_level(logging.ERROR, logger="bot.delivery.engine"):
+        await drain(engine, channel, store)
+    assert caplog.text.count("RuntimeError: a bug of ours") == 2
+    assert await store.delivery_counts() == {"sent": 6}
     assert len(standin.requests) == 6
 
 

@@ -353,3 +353,23 @@ async def test_a_plan_naming_a_target_twice_is_refused_and_records_nothing(store
         await store.record_revision("r: 1\n", author="a", source="cli", plan=plan)
     assert await store.latest_revision() is None
     assert await store.delivery_counts() == {}
+
+
+async def test_callers_queued_by_several_at_once_are_called_once(store: Store) -> None:
+    from bot.delivery.model import NewDelivery
+    from bot.store.sql import Callback, SqlStore
+
+    assert isinstance(store, SqlStore)
+    record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    for n in range(20):
+        await store.add_callbacks(f"+3460000{n:04d}", "28013", "es", ["i1", "i2"])
+
+    def call(callback: Callback) -> NewDelivery:
+        return NewDelivery(
+            record.number, callback.incident_id, "phone", callback.phone, "resolved", "f", "<x/>"
+        )
+
+    queued = await asyncio.gather(*(store.queue_callbacks(["i1", "i2"], call) for _ in range(4)))
+    assert sum(queued) == 40  # each caller of each incident once, whoever queued it
+    assert await store.delivery_counts() == {"pending": 40}
+    assert await store.queue_callbacks(["i1", "i2"], call) == 0

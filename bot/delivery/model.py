@@ -56,6 +56,9 @@ class Delivery:
     fingerprint: str
     payload: str
     attempts: int
+    # The payload's key in the store, when it came from there: the ledger records it
+    # without hashing the payload again.
+    payload_hash: str | None = None
 
 
 class DeliveryError(Exception):

@@ -59,7 +59,8 @@ CREATE OR REPLACE FUNCTION {RECORD_AND_CLAIM}(
     l_fingerprint text[], l_status text[], l_payload text[], l_at float8[],
     q_channel text[], q_target text[]
 ) RETURNS TABLE (id bigint, idempotency_key text, revision bigint, incident_id text,
-    channel text, target text, status text, fingerprint text, body text, attempts integer)
+    channel text, target text, status text, fingerprint text, body text, attempts integer,
+    payload_hash text)
 LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
 BEGIN
@@ -139,7 +140,7 @@ BEGIN
         WHERE (SELECT count(*) FROM candidates) > (SELECT count(*) FROM taken)
     )
     SELECT c.id, c.idempotency_key, c.revision, c.incident_id, c.channel, c.target, c.status,
-        c.fingerprint, p.body, c.attempts
+        c.fingerprint, p.body, c.attempts, c.payload_hash
     FROM claimed c JOIN payloads p ON p.hash = c.payload_hash
     WHERE (SELECT count(*) FROM woken) >= 0  -- (a CTE that is not read is not run)
     ORDER BY c.next_attempt_at, c.id;

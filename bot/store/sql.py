@@ -32,7 +32,7 @@ from bot.store.base import BeforeCommit, Planner, RevisionRecord, document_hash
 _REVISION_COLUMNS = "number, content_hash, author, source, created_at, document"
 _DELIVERY_COLUMNS = (
     "d.id, d.idempotency_key, d.revision, d.incident_id, d.channel, d.target, d.status,"
-    " d.fingerprint, p.body, d.attempts"
+    " d.fingerprint, p.body, d.attempts, d.payload_hash"
 )
 # Rate-limit windows older than this are of no use to any limit (X's is 15 minutes).
 SEND_LOG_HORIZON = 3600.0
@@ -131,6 +131,7 @@ def delivery_row(row: Sequence[Any], claimed: bool = False) -> Delivery:
         fingerprint=row[7],
         payload=row[8],
         attempts=int(row[9]) + (1 if claimed else 0),  # the claim counts as an attempt
+        payload_hash=row[10],
     )
 
 
@@ -151,7 +152,7 @@ def outcome_rows(
             d.revision,
             d.fingerprint,
             d.status,
-            payload_hash(d.payload),
+            d.payload_hash or payload_hash(d.payload),
             o.sent_at,
         )
     finished = [o.delivery for o in outcomes if o.state is not DeliveryState.PENDING]

@@ -297,8 +297,13 @@ class DeliveryEngine:
                 if finished:
                     continue
                 wake.clear()
+                try:
+                    idle = await self._idle_wait(adapter)
+                except Exception:  # the store is down: it is asked again after a poll
+                    log.exception("asking when %s deliveries fall due failed", adapter.name)
+                    idle = self.poll
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(first_of(wake, stop), await self._idle_wait(adapter))
+                    await asyncio.wait_for(first_of(wake, stop), idle)
                 starved = False
         finally:
             # Stopping, what was claimed is sent; cancelled (or failing), what is on its way

@@ -18,7 +18,7 @@ from bot.delivery.plan import Planner
 from bot.feed.changes import ResolveIncident, UpdateIncident
 from bot.feed.models import Status
 from bot.service import FeedService
-from bot.store import Store, open_store
+from bot.store import Store, StoreError, open_store
 from channels.webhook import WebhookChannel
 from tests.conftest import NOON
 from tests.delivery.conftest import many_incidents, with_webhooks
@@ -110,6 +110,40 @@ async def test_a_bug_while_sending_is_logged_and_the_delivery_tried_again(
         await drain(engine, channel, store)
     assert caplog.text.count("RuntimeError: a bug of ours") == 2
     assert await store.delivery_counts() == {"sent": 6}
+    assert len(standin.requests) == 6
+
+
+async def test_a_store_that_fails_while_the_engine_idles_is_asked_again(
+    store: Store,
+    webhook_feed: Path,
+    standin: WebhookStandIn,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service, engine, channel = make(store, webhook_feed)
+    asked, failures, failed = store.next_attempt_at, itertools.count(1), asyncio.Event()
+
+    async def flaky(name: str) -> float | None:
+        if next(failures) <= 3:
+            raise StoreError("the database went away")
+        failed.set()
+        return await asked(name)
+
+    monkeypatch.setattr(store, "next_attempt_at", flaky)
+    stop = asyncio.Event()
+    with caplog.at_level(logging.ERROR, logger="bot.delivery.engine"):
+        async with channel:
+            task = asyncio.create_task(engine.run(stop))
+            await asyncio.wait_for(failed.wait(), 5)  # failed thrice, and asked again
+            await service.start()  # a revision after the failures: the engine is still there
+            engine.wake()
+            for _ in range(500):
+                if len(standin.requests) == 6:
+                    break
+                await asyncio.sleep(0.02)
+            stop.set()
+            await asyncio.wait_for(task, 10)
+    assert "StoreError: the database went away" in caplog.text
     assert len(standin.requests) == 6
 
 

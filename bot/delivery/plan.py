@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from bot.delivery.model import NewDelivery
 from bot.feed.models import Incident
 from bot.state import FeedState
-from channels.adapter import ChannelAdapter
+from channels.adapter import ChannelAdapter, Target
 
 
 class Planner:
@@ -48,18 +48,15 @@ class Planner:
         incident: Incident,
         now: dt.datetime,
     ) -> list[NewDelivery]:
-        told_before: dict[str, str] = {}
+        told_before = {}
         if previous is not None and before is not None:
-            for target in adapter.targets(previous, before):
-                if target.id not in told_before:  # (the first of a target listed twice)
-                    told_before[target.id] = adapter.payload(previous, before, target, now)
+            told_before = {
+                target.id: adapter.payload(previous, before, target, now)
+                for target in _once_each(adapter.targets(previous, before))
+            }
         fingerprint = current.statement(incident.id).facts_fingerprint()
         out = []
-        seen: set[str] = set()  # a target listed twice (one URL under two names) is told once
-        for target in adapter.targets(current, incident):
-            if target.id in seen:
-                continue
-            seen.add(target.id)
+        for target in _once_each(adapter.targets(current, incident)):
             if not incident.is_open and target.id not in told_before:
                 continue  # a new target is not told about incidents already over
             payload = adapter.payload(current, incident, target, now)
@@ -78,3 +75,13 @@ class Planner:
                 )
             )
         return out
+
+
+def _once_each(targets: Iterable[Target]) -> Iterator[Target]:
+    """`targets` without repeats: a target listed twice (one URL under two names) is told
+    once, as its first listing says."""
+    seen: set[str] = set()
+    for target in targets:
+        if target.id not in seen:
+            seen.add(target.id)
+            yield target

@@ -273,14 +273,14 @@ class SqlStore:
         # Two deliveries with one idempotency key (a plan naming a target twice for one
         # incident) would tell the target once and leave the other waiting for ever.
         keys = [d.idempotency_key for d in planned]
-        if len(set(keys)) < len(keys):
-            seen: dict[str, NewDelivery] = {}
-            for key, d in zip(keys, planned, strict=True):
-                if seen.setdefault(key, d) is not d:
-                    raise ValueError(
-                        f"the plan for revision {d.revision} names {d.channel} target"
-                        f" {d.target!r} twice for incident {d.incident_id!r}"
-                    )
+        seen: set[str] = set()
+        for key, d in zip(keys, planned, strict=True):
+            if key in seen:
+                raise ValueError(
+                    f"the plan for revision {d.revision} names {d.channel} target"
+                    f" {d.target!r} twice for incident {d.incident_id!r}"
+                )
+            seen.add(key)
         # First of all: before this transaction locks a waiting delivery (superseding it)
         # that an outcome recorded elsewhere would mark as its queue's head, and before
         # it takes ids that another enqueuer's could overtake.

@@ -111,18 +111,15 @@ class SqliteStore(SqlStore):
             raise StoreError("the store is not open")
         return self._connection
 
-    async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
-        if self._thread is None:
+    async def _in_thread(
+        self, function: Callable[..., T], *args: Any, checkpoint: bool = False
+    ) -> T:
+        """`function(*args)` in the store's thread (or the checkpointer's)."""
+        thread = self._checkpoint_thread if checkpoint else self._thread
+        if thread is None:
             raise StoreError("the store is not open")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, functools.partial(function, *args))
-
-    async def _checkpoint(self, function: Callable[..., T], *args: Any) -> T:
-        assert self._checkpoint_thread is not None
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._checkpoint_thread, functools.partial(function, *args)
-        )
+        return await loop.run_in_executor(thread, functools.partial(function, *args))
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN ourselves (IMMEDIATE, see above).
@@ -164,7 +161,7 @@ class SqliteStore(SqlStore):
         # statements, after them — closed while one runs, sqlite3 crashes the process.)
         self._checkpoint_thread = ThreadPoolExecutor(1, thread_name_prefix="unavoz-checkpoint")
         try:
-            self._checkpointer = await self._checkpoint(self._connect)
+            self._checkpointer = await self._in_thread(self._connect, checkpoint=True)
         except sqlite3.Error as exc:
             await self.close()
             raise StoreError(f"cannot open the SQLite store {self.path!r}: {exc}") from exc
@@ -180,7 +177,9 @@ class SqliteStore(SqlStore):
         while True:
             await asyncio.sleep(CHECKPOINT_EVERY)
             try:
-                await self._checkpoint(checkpointer.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                await self._in_thread(
+                    checkpointer.execute, "PRAGMA wal_checkpoint(PASSIVE)", checkpoint=True
+                )
             except Exception:  # the next one catches up; the log only grows meanwhile
                 log.warning("checkpointing %s failed", self.path, exc_info=True)
 
@@ -191,7 +190,7 @@ class SqliteStore(SqlStore):
                 await self._checkpoint_task
             self._checkpoint_task = None
         if self._checkpointer is not None:
-            await self._checkpoint(self._checkpointer.close)  # after the checkpoint running
+            await self._in_thread(self._checkpointer.close, checkpoint=True)  # after its work
             self._checkpointer = None
         if self._checkpoint_thread is not None:
             self._checkpoint_thread.shutdown(wait=True)

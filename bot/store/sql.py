@@ -339,8 +339,8 @@ class SqlStore:
         self, tx: Tx, ids: Sequence[int], *, instance: str, now: float, lease: float
     ) -> None:
         await tx.executemany(
-            "UPDATE deliveries SET state = 'sending', claimed_by = ?, claimed_at = ?,"
-            " lease_until = ?, attempts = attempts + 1 WHERE id = ?",
+            "UPDATE deliveries SET state = 'sending', head = TRUE, claimed_by = ?,"
+            " claimed_at = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ?",
             [(instance, now, now + lease, id_) for id_ in ids],
         )
 
@@ -437,10 +437,16 @@ class SqlStore:
                 await self._lock_queues(tx, channels, exclusive=False)
             if limits:  # the channel's windows are counted by one claimer at a time
                 await self._lock_channel(tx, channel)
-            await self._record_outcomes(tx, finished, instance)
+            if limits or share < 1.0:
+                await self._record_outcomes(tx, finished, instance)
+                taken = []
+            else:  # nothing to count or to share: each finished queue's next goes now
+                taken = await self._record_taking_next(
+                    tx, channel, finished, instance, now=now, lease=lease, limit=limit
+                )
             if now >= self._lease_check_at.get(channel, 0.0):
                 await self._take_back_leases(tx, channel, now=now, lease=lease)
-            budget = limit
+            budget = limit - len(taken)
             for window in limits:
                 rows = await tx.fetch(
                     "SELECT count(*) FROM send_log WHERE channel = ? AND at > ?",
@@ -449,7 +455,7 @@ class SqlStore:
                 )
                 budget = min(budget, window.count - int(rows[0][0]))
             if budget <= 0:
-                return []
+                return taken
             # The head of each target's queue (its oldest unfinished delivery) is the only
             # one that may go: the due heads come off their index, oldest due first. The
             # probe for the queue's oldest is what keeps each target's order (a probe per
@@ -483,7 +489,63 @@ class SqlStore:
                 limited = ids if limits else [row[0] for row in rows if row[-1] is not None]
                 if limited:
                     await self._log_sends(tx, limited, now=now)
-        return claimed
+        return taken + claimed
+
+    async def _record_taking_next(
+        self,
+        tx: Tx,
+        channel: str,
+        outcomes: Sequence[Outcome],
+        instance: str,
+        *,
+        now: float,
+        lease: float,
+        limit: int,
+    ) -> list[Delivery]:
+        """Record `outcomes` (as `_record_outcomes`) and claim, up to `limit`, each finished
+        queue's next delivery of `channel` that may go now.
+
+        Claimed straight away, not marked its queue's head for the claim that follows to
+        read back off the heads index: one row write and two entries of that index less
+        per delivery. For claims with nothing to count (no limits) and nothing to share;
+        PostgreSQL does the same in its RECORD_AND_CLAIM function.
+        """
+        await self._record_setbacks(tx, outcomes, instance)
+        sent, told, finished = outcome_rows(outcomes)
+        if sent:
+            await self._mark_sent(tx, sent)
+            await self._write_ledger(tx, told)
+        queues = sorted({(d.channel, d.target) for d in finished})
+        if not queues:
+            return []
+        # Each queue's oldest unfinished delivery, now that those sent are finished.
+        rows = await tx.fetch(
+            f"SELECT {_DELIVERY_COLUMNS}, d.target_limit, d.state, d.next_attempt_at, d.head"
+            " FROM json_each(?) AS q JOIN deliveries d ON d.id = (SELECT e.id"
+            " FROM deliveries e WHERE e.channel = q.value ->> 0 AND e.target = q.value ->> 1"
+            " AND e.state IN ('pending', 'sending') ORDER BY e.id LIMIT 1)"
+            " JOIN payloads p ON p.hash = d.payload_hash",
+            json.dumps(queues),
+        )
+        # (A target with a window of its own waits for a claim that counts it.)
+        ready = sorted(
+            (
+                row
+                for row in rows
+                if row[4] == channel
+                and row[12] == "pending"
+                and row[13] <= now
+                and row[11] is None
+            ),
+            key=lambda row: (row[13], row[0]),
+        )[: max(limit, 0)]
+        chosen = {row[0] for row in ready}
+        heads = [(row[0],) for row in rows if row[0] not in chosen and not row[14]]
+        if heads:
+            await tx.executemany("UPDATE deliveries SET head = TRUE WHERE id = ?", heads)
+        if ready:
+            await self._mark_claimed(tx, sorted(chosen), instance=instance, now=now, lease=lease)
+        return [delivery_row(row, claimed=True) for row in ready]
 
     async def _take_back_leases(self, tx: Tx, channel: str, *, now: float, lease: float) -> None:
         """Make deliveries whose lease expired (their instance died) claimable again.

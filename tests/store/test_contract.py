@@ -308,6 +308,21 @@ async def test_a_claim_records_what_finished_and_takes_each_queues_next(store: S
     assert await store.delivery_counts() == {"sent": 3, "failed": 1, "pending": 2}
 
 
+async def test_next_deliveries_past_a_claims_limit_wait_for_the_next_claim(store: Store) -> None:
+    from bot.delivery.model import DeliveryState, Outcome
+
+    plan = planner(*((i, t, "identified") for t in ("a", "b", "c") for i in ("i1", "i2")))
+    await store.record_revision("r: 1\n", author="a", source="cli", plan=plan)
+    first = await store.claim_deliveries("hook", instance="x", limit=10, lease=30)
+    done = [Outcome(d, DeliveryState.SENT, sent_at=1.0) for d in first]
+    # Three queues' next are ready; a claim of one takes the oldest, the others stay heads.
+    [one] = await store.claim_deliveries("hook", instance="x", limit=1, lease=30, finished=done)
+    assert (one.target, one.incident_id) == ("a", "i2")
+    rest = await store.claim_deliveries("hook", instance="y", limit=10, lease=30)
+    assert [(d.target, d.incident_id) for d in rest] == [("b", "i2"), ("c", "i2")]
+    assert await store.delivery_counts() == {"sent": 3, "sending": 3}
+
+
 async def test_a_shared_claim_leaves_the_rest_to_the_next_claimer(store: Store) -> None:
     from bot.delivery.model import DeliveryState, Outcome
 

@@ -78,3 +78,45 @@ async def test_a_store_locked_for_too_long_says_so(
         # Nothing was half done: the store works once the other writer is gone.
         record, created = await store.record_revision("a: 1\n", author="ana", source="cli")
         assert created and record.number == 1
+
+
+async def test_the_ledger_rekeyed_by_incident_keeps_what_it_held(tmp_path: Path) -> None:
+    """Migration 5 rebuilds the ledger keyed (channel, incident, target): a store made
+    before it opens with every row it had, and upserts still find them."""
+    path = tmp_path / "unavoz.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)")
+    for version, sql in sqlite_store.migrations("sqlite"):
+        if version >= 5:
+            break
+        for statement in sqlite_store.statements(sql):
+            old.execute(statement)
+        old.execute("INSERT INTO schema_migrations VALUES (?, 'then')", (version,))
+    old.execute("INSERT INTO payloads VALUES ('h1', 'told: 1'), ('h2', 'told: 2')")
+    old.executemany(
+        "INSERT INTO ledger VALUES ('webhook', ?, ?, ?, 'f', 'investigating', ?, ?)",
+        [("https://a", "i1", 3, "h1", 10.0), ("https://b", "i1", 4, "h2", 11.0)],
+    )
+    old.close()
+    async with SqliteStore(str(path)) as store:
+        entries = await store.ledger("webhook")
+        assert [(e.target, e.incident_id, e.revision, e.payload) for e in entries] == [
+            ("https://a", "i1", 3, "told: 1"),
+            ("https://b", "i1", 4, "told: 2"),
+        ]
+        key = store.connection.execute(
+            "SELECT name FROM pragma_index_info("
+            " (SELECT name FROM pragma_index_list('ledger') WHERE origin = 'pk'))"
+            " ORDER BY seqno"
+        ).fetchall()
+        assert [name for (name,) in key] == ["channel", "incident_id", "target"]
+        # The upsert finds a row by the new key: a newer revision replaces it.
+        async with store._transaction() as tx:
+            await store._write_ledger(
+                tx, [("webhook", "https://a", "i1", 5, "g", "resolved", "h2", 12.0)]
+            )
+        entries = await store.ledger("webhook")
+        assert [(e.target, e.revision, e.status) for e in entries] == [
+            ("https://a", 5, "resolved"),
+            ("https://b", 4, "investigating"),
+        ]

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.delivery.engine import DeliveryEngine  # noqa: E402
 from bot.delivery.model import Delivery, Limit, NewDelivery  # noqa: E402
+from bot.runtime import settle_heap  # noqa: E402
 from bot.store import RevisionRecord, open_store  # noqa: E402
 from channels.webhook import WebhookChannel  # noqa: E402
 
@@ -149,6 +150,7 @@ async def baseline(
             async with gate:
                 await send(n)
 
+        settle_heap()  # (as `unavoz run` does: the same interpreter settings on both sides)
         started, cpu = time.perf_counter(), cpu_seconds()
         if pattern == "tasks":
             await asyncio.gather(*(task(n) for n in range(deliveries)))
@@ -192,6 +194,7 @@ async def engine(
         )
         stop = asyncio.Event()
         async with channel:
+            settle_heap()  # (as `unavoz run` does once started)
             started, cpu = time.perf_counter(), cpu_seconds()
             task = asyncio.create_task(worker.run(stop))
             # Under a ceiling, a sliding window lets its first `ceiling` go at once; the

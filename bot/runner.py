@@ -20,6 +20,7 @@ from bot.http.app import create_app
 from bot.leader import SchedulerRole
 from bot.phone.callbacks import PhoneCallbacks, queue_due
 from bot.phone.prompts import write_prompts
+from bot.runtime import settle_heap
 from bot.service import FeedService
 from bot.settings import Settings
 from bot.state import FeedState
@@ -230,5 +231,6 @@ async def run_server(settings: Settings, stop: asyncio.Event | None = None) -> N
             finally:
                 await runner.cleanup()
 
+        settle_heap()
         await asyncio.gather(app.run(stop), serve())
         log.info("stopped")

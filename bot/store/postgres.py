@@ -50,7 +50,7 @@ _REVISION_LOCK = 0x756E61766F7A02
 # taken before the statement's snapshot (each statement in a function takes its own), and
 # the whole runs in one statement of its own, without BEGIN and COMMIT round trips. Replaced
 # at every start; the version in its name keeps instances of two releases apart.
-RECORD_AND_CLAIM = "unavoz_record_and_claim_v2"
+RECORD_AND_CLAIM = "unavoz_record_and_claim_v3"
 _RECORD_AND_CLAIM = f"""
 CREATE OR REPLACE FUNCTION {RECORD_AND_CLAIM}(
     queue_lock bigint, ch text, now_ float8, margin float8, budget bigint, share float8,
@@ -98,7 +98,23 @@ BEGIN
             AND e.state IN ('pending', 'sending') AND e.id <> ALL(sent_ids)
             ORDER BY e.id LIMIT 1
         ) AS n
+    ), ready AS (
+        -- A target with a window of its own waits for its next claim, which counts it.
+        SELECT id, next_attempt_at FROM successors WHERE channel = ch AND state = 'pending'
+            AND next_attempt_at <= now_ AND target_limit IS NULL
+    ), waiting AS (
+        -- The due heads, counted (up to the budget) but not locked: what may go now is
+        -- the next deliveries and these, and the share is taken of that.
+        SELECT count(*) AS n FROM (SELECT 1 FROM deliveries d WHERE d.channel = ch AND d.head
+            AND d.state = 'pending' AND d.next_attempt_at <= now_ AND d.id <> ALL(sent_ids)
+            LIMIT budget) AS w
+    ), quota AS (
+        SELECT least(budget, ceil(((SELECT count(*) FROM ready) + (SELECT n FROM waiting))
+            * share)::bigint) AS n
     ), due AS (
+        -- Only as many heads are locked as the quota leaves after the next deliveries:
+        -- each lock is a row version's header written (and logged). Claimers at once
+        -- still pass over each other's.
         SELECT d.id, d.next_attempt_at FROM deliveries d
         WHERE d.channel = ch AND d.head AND d.state = 'pending' AND d.next_attempt_at <= now_
         AND d.id <> ALL(sent_ids)
@@ -107,7 +123,8 @@ BEGIN
         AND (d.target_limit IS NULL OR (SELECT count(*) FROM send_log s
             WHERE s.channel = d.channel AND s.target = d.target
             AND s.at > now_ - d.target_window - margin) < d.target_limit)
-        ORDER BY d.next_attempt_at, d.id LIMIT budget
+        ORDER BY d.next_attempt_at, d.id
+        LIMIT greatest((SELECT n FROM quota) - (SELECT count(*) FROM ready), 0)
         FOR UPDATE OF d SKIP LOCKED
     ), candidates AS (
         -- The next deliveries first: taken now, they are written once, not marked head and
@@ -115,13 +132,11 @@ BEGIN
         SELECT DISTINCT ON (id) id, next_attempt_at, rank FROM (
             SELECT id, next_attempt_at, 1 AS rank FROM due
             UNION ALL
-            -- A target with a window of its own waits for its next claim, which counts it.
-            SELECT id, next_attempt_at, 0 FROM successors WHERE channel = ch
-                AND state = 'pending' AND next_attempt_at <= now_ AND target_limit IS NULL
+            SELECT id, next_attempt_at, 0 FROM ready
         ) AS c ORDER BY id, rank
     ), taken AS (
         SELECT id FROM candidates ORDER BY rank, next_attempt_at, id
-        LIMIT least(budget, (SELECT ceil(count(*) * share)::bigint FROM candidates))
+        LIMIT (SELECT n FROM quota)
     ), claimed AS (
         UPDATE deliveries d SET head = TRUE, state = 'sending', claimed_by = instance,
             claimed_at = now_, lease_until = lease_until_, attempts = d.attempts + 1
@@ -138,7 +153,7 @@ BEGIN
         SELECT channel, target, now_ FROM claimed WHERE target_limit IS NOT NULL ORDER BY id
     ), woken AS (
         SELECT pg_notify('{NOTIFY_CHANNEL}', '{{}}')
-        WHERE (SELECT count(*) FROM candidates) > (SELECT count(*) FROM taken)
+        WHERE (SELECT count(*) FROM ready) + (SELECT n FROM waiting) > (SELECT n FROM quota)
     )
     SELECT c.id, c.idempotency_key, c.revision, c.incident_id, c.channel, c.target, c.status,
         c.fingerprint, p.body, c.attempts, c.payload_hash

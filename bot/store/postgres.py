@@ -51,6 +51,16 @@ _REVISION_LOCK = 0x756E61766F7A02
 # the whole runs in one statement of its own, without BEGIN and COMMIT round trips. Replaced
 # at every start; the version in its name keeps instances of two releases apart.
 RECORD_AND_CLAIM = "unavoz_record_and_claim_v3"
+# A due head of channel `ch` that may go now: the oldest unfinished delivery of its queue
+# (the probe keeps each target's order), not among those just sent, its target's own window
+# (if any) not full.
+_MAY_GO = """d.channel = ch AND d.head AND d.state = 'pending' AND d.next_attempt_at <= now_
+        AND d.id <> ALL(sent_ids)
+        AND d.id = (SELECT e.id FROM deliveries e WHERE e.channel = d.channel
+            AND e.target = d.target AND e.state IN ('pending', 'sending') ORDER BY e.id LIMIT 1)
+        AND (d.target_limit IS NULL OR (SELECT count(*) FROM send_log s
+            WHERE s.channel = d.channel AND s.target = d.target
+            AND s.at > now_ - d.target_window - margin) < d.target_limit)"""
 _RECORD_AND_CLAIM = f"""
 CREATE OR REPLACE FUNCTION {RECORD_AND_CLAIM}(
     queue_lock bigint, ch text, now_ float8, margin float8, budget bigint, share float8,
@@ -103,11 +113,11 @@ BEGIN
         SELECT id, next_attempt_at FROM successors WHERE channel = ch AND state = 'pending'
             AND next_attempt_at <= now_ AND target_limit IS NULL
     ), waiting AS (
-        -- The due heads, counted (up to the budget) but not locked: what may go now is
-        -- the next deliveries and these, and the share is taken of that.
-        SELECT count(*) AS n FROM (SELECT 1 FROM deliveries d WHERE d.channel = ch AND d.head
-            AND d.state = 'pending' AND d.next_attempt_at <= now_ AND d.id <> ALL(sent_ids)
-            LIMIT budget) AS w
+        -- The due heads that may go, counted (up to the budget) but not locked: what may
+        -- go now is the next deliveries and these, and the share is taken of that. (Heads
+        -- another claimer is taking count too, until it commits.)
+        SELECT count(*) AS n FROM (SELECT 1 FROM deliveries d WHERE {_MAY_GO}
+            AND d.id NOT IN (SELECT id FROM ready) LIMIT budget) AS w
     ), quota AS (
         SELECT least(budget, ceil(((SELECT count(*) FROM ready) + (SELECT n FROM waiting))
             * share)::bigint) AS n
@@ -115,14 +125,7 @@ BEGIN
         -- Only as many heads are locked as the quota leaves after the next deliveries:
         -- each lock is a row version's header written (and logged). Claimers at once
         -- still pass over each other's.
-        SELECT d.id, d.next_attempt_at FROM deliveries d
-        WHERE d.channel = ch AND d.head AND d.state = 'pending' AND d.next_attempt_at <= now_
-        AND d.id <> ALL(sent_ids)
-        AND d.id = (SELECT e.id FROM deliveries e WHERE e.channel = d.channel
-            AND e.target = d.target AND e.state IN ('pending', 'sending') ORDER BY e.id LIMIT 1)
-        AND (d.target_limit IS NULL OR (SELECT count(*) FROM send_log s
-            WHERE s.channel = d.channel AND s.target = d.target
-            AND s.at > now_ - d.target_window - margin) < d.target_limit)
+        SELECT d.id, d.next_attempt_at FROM deliveries d WHERE {_MAY_GO}
         ORDER BY d.next_attempt_at, d.id
         LIMIT greatest((SELECT n FROM quota) - (SELECT count(*) FROM ready), 0)
         FOR UPDATE OF d SKIP LOCKED

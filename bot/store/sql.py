@@ -508,7 +508,9 @@ class SqlStore:
         Claimed straight away, not marked its queue's head for the claim that follows to
         read back off the heads index: one row write and two entries of that index less
         per delivery. For claims with nothing to count (no limits) and nothing to share;
-        PostgreSQL does the same in its RECORD_AND_CLAIM function.
+        PostgreSQL does the same in its RECORD_AND_CLAIM function. They go before older
+        due heads, which the rest of the claim takes: a target keeps its pace through a
+        fan-out, and a claim rarely has less room than the batch it records.
         """
         await self._record_setbacks(tx, outcomes, instance)
         sent, told, finished = outcome_rows(outcomes)

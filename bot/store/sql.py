@@ -48,6 +48,13 @@ LEDGER_UPSERT = (
     " delivered_at = excluded.delivered_at"
     " WHERE ledger.revision <= excluded.revision"
 )
+# The oldest unfinished delivery of queue `q` (a [channel, target] pair from `json_each`):
+# its head. (SQLite's; PostgreSQL's statements read their queues from arrays.)
+_QUEUE_OLDEST = (
+    "(SELECT e.id FROM deliveries e WHERE e.channel = q.value ->> 0"
+    " AND e.target = q.value ->> 1 AND e.state IN ('pending', 'sending')"
+    " ORDER BY e.id LIMIT 1)"
+)
 # At most this often (and four times per lease) a claim looks for leases that expired.
 LEASE_CHECK_EVERY = 5.0
 
@@ -374,10 +381,8 @@ class SqlStore:
         """
         if queues:
             await tx.execute(
-                "UPDATE deliveries SET head = TRUE WHERE id IN (SELECT (SELECT e.id"
-                " FROM deliveries e WHERE e.channel = q.value ->> 0"
-                " AND e.target = q.value ->> 1 AND e.state IN ('pending', 'sending')"
-                " ORDER BY e.id LIMIT 1) FROM json_each(?) AS q) AND NOT head",
+                f"UPDATE deliveries SET head = TRUE WHERE id IN (SELECT {_QUEUE_OLDEST}"
+                " FROM json_each(?) AS q) AND NOT head",
                 json.dumps(sorted(set(queues))),
             )
 
@@ -514,18 +519,14 @@ class SqlStore:
         """
         await self._record_setbacks(tx, outcomes, instance)
         sent, told, finished = outcome_rows(outcomes)
-        if sent:
-            await self._mark_sent(tx, sent)
-            await self._write_ledger(tx, told)
+        await self._record_sent(tx, sent, told)
         queues = sorted({(d.channel, d.target) for d in finished})
         if not queues:
             return []
         # Each queue's oldest unfinished delivery, now that those sent are finished.
         rows = await tx.fetch(
             f"SELECT {_DELIVERY_COLUMNS}, d.target_limit, d.state, d.next_attempt_at, d.head"
-            " FROM json_each(?) AS q JOIN deliveries d ON d.id = (SELECT e.id"
-            " FROM deliveries e WHERE e.channel = q.value ->> 0 AND e.target = q.value ->> 1"
-            " AND e.state IN ('pending', 'sending') ORDER BY e.id LIMIT 1)"
+            f" FROM json_each(?) AS q JOIN deliveries d ON d.id = {_QUEUE_OLDEST}"
             " JOIN payloads p ON p.hash = d.payload_hash",
             json.dumps(queues),
         )
@@ -615,10 +616,15 @@ class SqlStore:
     ) -> None:
         """Mark `sent` sent, write what each target now tells to the ledger, and hand each
         finished delivery's queue to the next delivery waiting in it."""
+        await self._record_sent(tx, sent, told)
+        await self._promote(tx, [(d.channel, d.target) for d in finished])
+
+    async def _record_sent(
+        self, tx: Tx, sent: Sequence[tuple[int, float | None]], told: Sequence[tuple[Any, ...]]
+    ) -> None:
         if sent:
             await self._mark_sent(tx, sent)
             await self._write_ledger(tx, told)
-        await self._promote(tx, [(d.channel, d.target) for d in finished])
 
     async def release_claims(self, *, instance: str | None = None) -> int:
         """Make deliveries claimed by `instance` (or by anyone) claimable again at once."""

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from bot.clock import Clock, start_clock
 from bot.feed.changes import (
     Change,
     ChangeError,
@@ -44,6 +45,15 @@ def _settings() -> Settings:
 
 def _feed_path(given: str | None) -> str:
     return given or _settings().feed
+
+
+def _clock(tz: dt.tzinfo, at: str | None = None) -> Clock:
+    """The clock of this command: `--at`, else `UNAVOZ_NOW`, else the real time."""
+    return start_clock(at or _settings().now, tz)
+
+
+def _now(tz: dt.tzinfo, at: str | None = None) -> dt.datetime:
+    return _clock(tz, at)().astimezone(tz)
 
 
 # ---------------------------------------------------------------- validate, schema, preview
@@ -83,7 +93,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         return 1
     feed = loaded.feed
     tz = feed.organization.tz
-    now = parse_when(args.at, dt.datetime.now(tz), tz) if args.at else dt.datetime.now(tz)
+    now = _now(tz, args.at)
     channels = [args.channel] if args.channel else list(CHANNEL_NAMES)
     if args.locale and args.locale not in feed.organization.locales:
         print(
@@ -137,7 +147,7 @@ def _zone_of(feed_path: str) -> ZoneInfo:
 
 def build_change(args: argparse.Namespace) -> Change:
     tz = _zone_of(_feed_path(args.feed))
-    now = dt.datetime.now(tz)
+    now = _now(tz)
 
     def when(value: str | None) -> dt.datetime | None:
         return parse_when(value, now, tz) if value else None
@@ -199,7 +209,7 @@ async def _apply_change(feed_path: str, change: Change, author: str) -> int:
         # The CLI plans the deliveries of its revision itself, in the revision's transaction;
         # the running server's workers send them.
         planner = Planner(build_adapters(webhook_rate=settings.webhook_rate))
-        service = FeedService(feed_path, store, planner=planner)
+        service = FeedService(feed_path, store, planner=planner, clock=_clock(_zone_of(feed_path)))
         # Record a hand edit made since the last revision first; an invalid file is reported
         # below, when the change is validated.
         with contextlib.suppress(FeedError):
@@ -249,7 +259,7 @@ def cmd_export_static(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 1
     tz = loaded.feed.organization.tz
-    now = parse_when(args.at, dt.datetime.now(tz), tz) if args.at else dt.datetime.now(tz)
+    now = _now(tz, args.at)
     record = RevisionRecord(0, loaded.content_hash, "export", "file", now, loaded.text)
     written = export_static(FeedState.build(loaded, record), args.directory, now)
     print(f"wrote {len(written)} files to {args.directory}")
@@ -291,6 +301,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "host": args.host or settings.host,
         "port": args.port if args.port is not None else settings.port,
         "export_static": args.export_static or settings.export_static,
+        "now": args.at or settings.now,
     }
     logging.basicConfig(
         level=os.environ.get("UNAVOZ_LOG_LEVEL", "INFO").upper(),
@@ -383,6 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, help="port (default 8080)")
     run.add_argument(
         "--export-static", metavar="DIR", help="keep a static export of the public web in DIR"
+    )
+    run.add_argument(
+        "--at", help="start the clock at this time and let it run on (ISO 8601, 14:30, +2h)"
     )
     run.set_defaults(handler=cmd_run)
 

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.clock import Clock, start_clock
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.plan import Planner
+from bot.feed.loader import load_feed
+from bot.feed.yamlsource import FeedError
 from bot.http.app import create_app
 from bot.leader import SchedulerRole
 from bot.phone.callbacks import PhoneCallbacks, queue_due
@@ -76,12 +79,21 @@ class Unavoz:
     role: SchedulerRole
 
     @classmethod
-    def build(cls, settings: Settings, store: Store, *, instance: str | None = None) -> Unavoz:
+    def build(
+        cls,
+        settings: Settings,
+        store: Store,
+        *,
+        instance: str | None = None,
+        clock: Clock | None = None,
+    ) -> Unavoz:
         adapters = build_adapters(webhook_rate=settings.webhook_rate)
         phone = PhoneCallbacks.from_env()
         if phone is not None:
             adapters.append(phone)
-        service = FeedService(settings.feed, store, planner=Planner(adapters))
+        service = FeedService(
+            settings.feed, store, planner=Planner(adapters), clock=clock or Clock()
+        )
         postgres = isinstance(store, PostgresStore)
         # With several instances a dead one's claims wait out their lease; keep it short.
         engine = DeliveryEngine(
@@ -199,6 +211,13 @@ class Unavoz:
             log.exception("could not adopt the revision another instance recorded")
 
 
+def _zone_of(settings: Settings) -> dt.tzinfo:
+    try:
+        return load_feed(settings.feed).feed.organization.tz
+    except FeedError:
+        return dt.UTC
+
+
 async def run_server(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -207,7 +226,9 @@ async def run_server(settings: Settings, stop: asyncio.Event | None = None) -> N
             loop.add_signal_handler(sig, stop.set)
 
     async with open_store(settings.database_url) as store:
-        app = Unavoz.build(settings, store)
+        app = Unavoz.build(settings, store, clock=start_clock(settings.now, _zone_of(settings)))
+        if settings.now:
+            log.info("the clock starts at %s (UNAVOZ_NOW / --at)", app.service.clock().isoformat())
         for line in announce_channels(dict(os.environ)):
             log.info(line)
         if not settings.admin_token:

@@ -20,6 +20,8 @@ class Settings:
     export_static: str | None = None
     # Directory the phone prompt files (txt, SSML, 8 kHz WAV) are kept in, if any.
     prompts_dir: str | None = None
+    # Pretend it is this time (ISO 8601, "14:30", "+2h"): the clock starts there and runs on.
+    now: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -34,6 +36,7 @@ class Settings:
             webhook_rate=env.get("UNAVOZ_WEBHOOK_RATE") or None,
             export_static=env.get("UNAVOZ_EXPORT_STATIC") or None,
             prompts_dir=env.get("UNAVOZ_PROMPTS_DIR") or None,
+            now=env.get("UNAVOZ_NOW") or None,
         )
 
     @property

@@ -25,6 +25,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("UNAVOZ_DATABASE_URL", f"sqlite:///{tmp_path}/unavoz.db")
     monkeypatch.delenv("UNAVOZ_FEED", raising=False)
     monkeypatch.setenv("UNAVOZ_AUTHOR", "tester")
+    # The example feed's day: relative times ("+45m") and defaults ("now") count from here.
+    monkeypatch.setenv("UNAVOZ_NOW", "2026-11-24T12:00+01:00")
 
 
 def test_validate_a_good_feed(feed_file: Path, capsys: pytest.CaptureFixture[str]) -> None:

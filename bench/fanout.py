@@ -37,7 +37,7 @@ from bot.delivery.engine import DeliveryEngine  # noqa: E402
 from bot.delivery.model import Delivery, Limit, NewDelivery  # noqa: E402
 from bot.runtime import settle_heap  # noqa: E402
 from bot.store import RevisionRecord, open_store  # noqa: E402
-from channels.webhook import WebhookChannel  # noqa: E402
+from channels.webhook import WebhookAdapter  # noqa: E402
 
 PAYLOAD = json.dumps(
     {
@@ -115,7 +115,7 @@ async def baseline(
     behind a semaphore, shown beside it for scale (the engine sent that way until it
     measured it: with Python's default collector settings, ~50 % more CPU per request).
     """
-    channel = WebhookChannel(secret="bench")
+    channel = WebhookAdapter(secret="bench")
     urls = [URL(f"http://127.0.0.1:{port}/t/{t}") for t in range(targets)]
     gate = asyncio.Semaphore(WORKERS * CONCURRENCY)
     async with aiohttp.ClientSession() as session:
@@ -169,7 +169,7 @@ async def engine(
     port: int, url: str, deliveries: int, targets: int, ceiling: float | None
 ) -> dict[str, float]:
     limits = (Limit(int(ceiling), 1.0),) if ceiling else ()
-    channel = WebhookChannel(secret="bench", limits=limits)
+    channel = WebhookAdapter(secret="bench", limits=limits)
     async with open_store(url) as store:
 
         async def plan(_: RevisionRecord | None, record: RevisionRecord) -> list[NewDelivery]:

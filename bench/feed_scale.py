@@ -26,8 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.feed.loader import parse_feed
 from bot.feed.lookup import Lookup
+from bot.registry import default_registry
 from bot.statement import build_statements
-from channels import RENDERERS
+
+RENDERERS = default_registry().renderers
 
 STATUSES = ["investigating", "identified", "monitoring", "resolved"]
 

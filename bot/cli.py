@@ -30,9 +30,10 @@ from bot.feed.changes import (
     parse_when,
 )
 from bot.feed.loader import load_feed
-from bot.feed.models import CHANNEL_NAMES, Feed, Kind, Severity, Status
+from bot.feed.models import Kind, Severity, Status
 from bot.feed.yamlsource import FeedError
 from bot.preview import preview_feed
+from bot.registry import default_registry
 from bot.settings import Settings
 
 SCHEMA_FILE = "status_feed.schema.json"
@@ -76,7 +77,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    schema = json.dumps(Feed.model_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    feed_model = default_registry().feed_model
+    schema = json.dumps(feed_model.model_json_schema(), indent=2, ensure_ascii=False) + "\n"
     if args.output == "-":
         sys.stdout.write(schema)
     else:
@@ -94,7 +96,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     feed = loaded.feed
     tz = feed.organization.tz
     now = _now(tz, args.at)
-    channels = [args.channel] if args.channel else list(CHANNEL_NAMES)
+    renderers = default_registry().renderers
+    channels = [args.channel] if args.channel else list(renderers)
     if args.locale and args.locale not in feed.organization.locales:
         print(
             f"unknown locale {args.locale!r}: the feed declares "
@@ -108,7 +111,13 @@ def cmd_preview(args: argparse.Namespace) -> int:
     width = args.width or _terminal_width()
     print(
         preview_feed(
-            feed, now=now, channels=channels, locale=args.locale, area=args.area, width=width
+            feed,
+            now=now,
+            channels=channels,
+            renderers=renderers,
+            locale=args.locale,
+            area=args.area,
+            width=width,
         )
     )
     return 0
@@ -200,15 +209,15 @@ def build_change(args: argparse.Namespace) -> Change:
 
 async def _apply_change(feed_path: str, change: Change, author: str) -> int:
     from bot.delivery.plan import Planner
+    from bot.runner import build_adapters
     from bot.service import FeedService
     from bot.store import open_store
-    from channels import build_adapters
 
     settings = _settings()
     async with open_store(settings.database_url) as store:
         # The CLI plans the deliveries of its revision itself, in the revision's transaction;
         # the running server's workers send them.
-        planner = Planner(build_adapters(webhook_rate=settings.webhook_rate))
+        planner = Planner(build_adapters(settings, default_registry()))
         service = FeedService(feed_path, store, planner=planner, clock=_clock(_zone_of(feed_path)))
         # Record a hand edit made since the last revision first; an invalid file is reported
         # below, when the change is validated.
@@ -231,7 +240,7 @@ def cmd_incident(args: argparse.Namespace) -> int:
             field = ".".join(str(x) for x in err["loc"]) or "input"
             print(f"unavoz incident: {field}: {err['msg']}", file=sys.stderr)
         return 2
-    author = args.author or os.environ.get("UNAVOZ_AUTHOR") or getpass.getuser()
+    author = args.author or _settings().author or getpass.getuser()
     try:
         return asyncio.run(_apply_change(_feed_path(args.feed), change, author))
     except ChangeError as exc:
@@ -251,7 +260,6 @@ def cmd_export_static(args: argparse.Namespace) -> int:
     """Export the feed file as it is now (no store needed: a revision 0 of the file)."""
     from bot.state import FeedState
     from bot.store import RevisionRecord
-    from bot.web.export import export_static
 
     try:
         loaded = load_feed(_feed_path(args.feed))
@@ -261,7 +269,12 @@ def cmd_export_static(args: argparse.Namespace) -> int:
     tz = loaded.feed.organization.tz
     now = _now(tz, args.at)
     record = RevisionRecord(0, loaded.content_hash, "export", "file", now, loaded.text)
-    written = export_static(FeedState.build(loaded, record), args.directory, now)
+    state = FeedState.build(loaded, record)
+    written = [
+        path
+        for channel in default_registry().channels
+        for path in channel.export_static(state, Path(args.directory), now)
+    ]
     print(f"wrote {len(written)} files to {args.directory}")
     return 0
 
@@ -271,11 +284,11 @@ def cmd_export_static(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from bot.delivery import consistency
+    from bot.runner import build_adapters
     from bot.store import open_store
-    from channels import build_adapters
 
     settings = _settings()
-    names = [a.name for a in build_adapters(webhook_rate=settings.webhook_rate)]
+    names = [a.name for a in build_adapters(settings, default_registry())]
 
     async def gather() -> tuple[int, list[consistency.ChannelConsistency]]:
         async with open_store(settings.database_url) as store:
@@ -295,20 +308,22 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.runner import run_server
 
-    settings = _settings()
+    environ = dict(os.environ)
+    if args.export_static:  # the same as UNAVOZ_EXPORT_STATIC (the web channel's setting)
+        environ["UNAVOZ_EXPORT_STATIC"] = args.export_static
+    settings = Settings.from_env(environ)
     overrides: dict[str, Any] = {
         "feed": args.feed or settings.feed,
         "host": args.host or settings.host,
         "port": args.port if args.port is not None else settings.port,
-        "export_static": args.export_static or settings.export_static,
         "now": args.at or settings.now,
     }
     logging.basicConfig(
-        level=os.environ.get("UNAVOZ_LOG_LEVEL", "INFO").upper(),
+        level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        asyncio.run(run_server(Settings(**{**settings_dict(settings), **overrides})))
+        asyncio.run(run_server(settings.model_copy(update=overrides)))
     except FeedError as error:
         print(
             f"cannot start: the feed is invalid and no earlier revision exists\n{error}",
@@ -318,10 +333,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
-
-
-def settings_dict(settings: Settings) -> dict[str, Any]:
-    return {name: getattr(settings, name) for name in settings.__dataclass_fields__}
 
 
 # ---------------------------------------------------------------- parser
@@ -361,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     preview = commands.add_parser("preview", help="what every channel would say, side by side")
     preview.add_argument("feed", nargs="?", help="feed file (default $UNAVOZ_FEED)")
-    preview.add_argument("--channel", choices=CHANNEL_NAMES)
+    preview.add_argument("--channel", help="one channel's voice (ivr, web, x, staff, customer)")
     preview.add_argument("--locale")
     preview.add_argument("--area", help="only incidents affecting this area id")
     preview.add_argument("--at", help="pretend it is this time (ISO 8601, 14:30, +2h)")

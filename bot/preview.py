@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from itertools import zip_longest
 
@@ -12,8 +12,8 @@ from bot.feed.lookup import Lookup
 from bot.feed.models import Feed
 from bot.render.engine import phrase_facts
 from bot.render.facts import missing_facts
+from bot.render.renderer import ChannelRenderer
 from bot.statement import build_statement
-from channels import RENDERERS
 
 GAP = " │ "
 MIN_COLUMN = 26
@@ -24,6 +24,7 @@ def preview_feed(
     *,
     now: dt.datetime,
     channels: Sequence[str],
+    renderers: Mapping[str, ChannelRenderer],
     locale: str | None = None,
     area: str | None = None,
     width: int = 160,
@@ -46,7 +47,7 @@ def preview_feed(
             )
             blocks = {}
             for name in channels:
-                renderer = RENDERERS[name]
+                renderer = renderers[name]
                 overrides = feed.channels.get(name).templates
                 text = renderer.render(statement, now, overrides)
                 missing = missing_facts(statement, text, now, partial(renderer.clean, locale=loc))

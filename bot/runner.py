@@ -6,65 +6,44 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import os
 import signal
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.channel import ChannelContext
 from bot.clock import Clock, start_clock
+from bot.delivery.adapter import ChannelAdapter
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.plan import Planner
 from bot.feed.loader import load_feed
 from bot.feed.yamlsource import FeedError
 from bot.http.app import create_app
-from bot.leader import SchedulerRole
-from bot.phone.callbacks import PhoneCallbacks, queue_due
-from bot.phone.prompts import write_prompts
+from bot.jobs import schedule_core_jobs
+from bot.registry import Registry, default_registry
 from bot.runtime import settle_heap
+from bot.scheduler import Scheduler
 from bot.service import FeedService
 from bot.settings import Settings
-from bot.state import FeedState
 from bot.store import Store, open_store
 from bot.store.postgres import PostgresStore
-from bot.tasks import first_of, settle
+from bot.tasks import settle
 from bot.watcher import watch_feed
-from bot.web.export import export_static
-from channels import ChannelAdapter, build_adapters
 
 log = logging.getLogger("unavoz")
 STOP_GRACE = 15.0  # seconds in-flight deliveries get to finish when told to stop
-EXPORT_EVERY = 60.0  # seconds between rewrites of the static export without a new revision
-
-# Channels whose delivery adapters are still to come: each says why it is quiet.
-_CREDENTIALS = {
-    "staff alerts (Telegram)": ("TELEGRAM_STAFF_TOKEN",),
-    "customer bot (Telegram)": ("TELEGRAM_CUSTOMER_TOKEN",),
-    "X": ("X_BEARER_TOKEN", "X_CONSUMER_KEY", "X_ACCESS_TOKEN"),
-}
-# Channels delivered in this version, and what turns them on.
-_DELIVERED = {
-    "phone callbacks (Twilio)": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"),
-}
-CALLBACK_CHECK_EVERY = 30.0  # seconds between checks for ETAs that passed
 
 
-def announce_channels(environ: dict[str, str]) -> list[str]:
-    lines = []
-    for channel, names in _CREDENTIALS.items():
-        missing = [n for n in names if not environ.get(n)]
-        if missing:
-            lines.append(f"{channel}: off ({', '.join(missing)} not set)")
-        else:
-            lines.append(f"{channel}: credentials found; no delivery adapter in this version yet")
-    for channel, names in _DELIVERED.items():
-        missing = [n for n in names if not environ.get(n)]
-        lines.append(
-            f"{channel}: off ({', '.join(missing)} not set)" if missing else f"{channel}: on"
-        )
-    return lines
+def announce_channels(settings: Settings, registry: Registry) -> list[str]:
+    """One line per channel for the start-up log: on, or off and why."""
+    return [f"{channel.title}: {channel.state(settings)}" for channel in registry.channels]
+
+
+def build_adapters(settings: Settings, registry: Registry) -> list[ChannelAdapter]:
+    """The delivering channels of this deployment (not started: planning needs no I/O)."""
+    adapters = [channel.adapter(settings) for channel in registry.channels]
+    return [adapter for adapter in adapters if adapter is not None]
 
 
 @dataclass
@@ -73,10 +52,12 @@ class Unavoz:
 
     settings: Settings
     store: Store
+    registry: Registry
     adapters: list[ChannelAdapter]
     service: FeedService
     engine: DeliveryEngine
-    role: SchedulerRole
+    scheduler: Scheduler
+    context: ChannelContext
 
     @classmethod
     def build(
@@ -85,12 +66,11 @@ class Unavoz:
         store: Store,
         *,
         instance: str | None = None,
-        clock: Clock | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+        registry: Registry | None = None,
     ) -> Unavoz:
-        adapters = build_adapters(webhook_rate=settings.webhook_rate)
-        phone = PhoneCallbacks.from_env()
-        if phone is not None:
-            adapters.append(phone)
+        registry = registry or default_registry()
+        adapters = build_adapters(settings, registry)
         service = FeedService(
             settings.feed, store, planner=Planner(adapters), clock=clock or Clock()
         )
@@ -99,12 +79,17 @@ class Unavoz:
         engine = DeliveryEngine(
             store, adapters, instance=instance, lease=10.0 if postgres else 30.0, shared=postgres
         )
-        role = SchedulerRole(
-            service,
-            [a.name for a in adapters],
-            postgres_url=settings.database_url if postgres else None,
+        scheduler = Scheduler(postgres_url=settings.database_url if postgres else None)
+        context = ChannelContext(settings, store, service, service.clock, adapters, engine.wake)
+        schedule_core_jobs(scheduler, service, [a.name for a in adapters])
+        for channel in registry.channels:
+            channel.jobs(context, scheduler)
+        return cls(settings, store, registry, adapters, service, engine, scheduler, context)
+
+    def http_app(self) -> web.Application:
+        return create_app(
+            self.service, self.settings, adapters=self.adapters, registry=self.registry
         )
-        return cls(settings, store, adapters, service, engine, role)
 
     async def run(self, stop: asyncio.Event) -> None:
         if isinstance(self.store, PostgresStore):
@@ -115,9 +100,7 @@ class Unavoz:
             if released:
                 log.info("%d deliveries interrupted by the last stop will be sent again", released)
 
-        async def wake(state: FeedState) -> None:
-            if self.calls_back:
-                await queue_due(self.store, state, self.service.clock())
+        async def wake(_: object) -> None:
             self.engine.wake()
 
         self.service.subscribe(wake)
@@ -128,76 +111,14 @@ class Unavoz:
                 await stack.enter_async_context(adapter)
             tasks = [
                 asyncio.create_task(watch_feed(self.service, stop), name="feed-watcher"),
-                *self._writers(stop),
                 asyncio.create_task(self.engine.run(stop), name="delivery"),
-                asyncio.create_task(self.role.run(stop), name="scheduler-role"),
+                asyncio.create_task(self.scheduler.run(stop), name="scheduler"),
             ]
             try:
                 await stop.wait()
             finally:
                 # Deliveries in flight finish and are recorded, so a stop resends nothing.
                 await settle(tasks, grace=STOP_GRACE)
-
-    async def _keep_written(
-        self, name: str, write: Callable[[FeedState, dt.datetime], object], stop: asyncio.Event
-    ) -> None:
-        """Rewrite files on every revision, and each minute ("today" moves on)."""
-        changed = asyncio.Event()
-
-        async def on_revision(_: FeedState) -> None:
-            changed.set()
-
-        self.service.subscribe(on_revision)
-        while not stop.is_set():
-            changed.clear()
-            try:
-                await asyncio.to_thread(write, self.service.state, self.service.clock())
-            except (OSError, RuntimeError, subprocess.SubprocessError):
-                log.exception("could not write the %s", name)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(first_of(changed, stop), EXPORT_EVERY)
-
-    @property
-    def calls_back(self) -> bool:
-        return any(isinstance(a, PhoneCallbacks) for a in self.adapters)
-
-    async def _keep_calling_back(self, stop: asyncio.Event) -> None:
-        """An ETA passes without a revision: its callers are owed their call all the same."""
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), CALLBACK_CHECK_EVERY)
-            if self.service.has_state and not stop.is_set():
-                try:
-                    if await queue_due(self.store, self.service.state, self.service.clock()):
-                        self.engine.wake()
-                except Exception:
-                    log.exception("could not queue the callbacks now due")
-
-    def _writers(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
-        tasks = []
-        if self.calls_back:
-            tasks.append(asyncio.create_task(self._keep_calling_back(stop), name="callbacks"))
-        if self.settings.export_static:
-            directory = self.settings.export_static
-            tasks.append(
-                asyncio.create_task(
-                    self._keep_written(
-                        "static export", lambda s, now: export_static(s, directory, now), stop
-                    ),
-                    name="static-export",
-                )
-            )
-        if self.settings.prompts_dir:
-            prompts = self.settings.prompts_dir
-            tasks.append(
-                asyncio.create_task(
-                    self._keep_written(
-                        "phone prompts", lambda s, now: write_prompts(s, prompts, now), stop
-                    ),
-                    name="phone-prompts",
-                )
-            )
-        return tasks
 
     def _heard(self) -> None:
         """Another instance recorded a revision or queued work."""
@@ -229,21 +150,13 @@ async def run_server(settings: Settings, stop: asyncio.Event | None = None) -> N
         app = Unavoz.build(settings, store, clock=start_clock(settings.now, _zone_of(settings)))
         if settings.now:
             log.info("the clock starts at %s (UNAVOZ_NOW / --at)", app.service.clock().isoformat())
-        for line in announce_channels(dict(os.environ)):
+        for line in announce_channels(settings, app.registry):
             log.info(line)
         if not settings.admin_token:
-            log.info("admin API: off (UNAVOZ_ADMIN_TOKEN not set)")
+            log.info("admin API and console: off (UNAVOZ_ADMIN_TOKEN not set)")
 
         async def serve() -> None:
-            runner = web.AppRunner(
-                create_app(
-                    app.service,
-                    settings,
-                    channels=[a.name for a in app.adapters],
-                    phone_callbacks=app.calls_back,
-                ),
-                access_log=None,
-            )
+            runner = web.AppRunner(app.http_app(), access_log=None)
             await runner.setup()
             await web.TCPSite(runner, settings.host, settings.port).start()
             log.info("listening on http://%s:%d", settings.host, settings.port)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.feed.loader import LoadedFeed
 from bot.feed.lookup import Lookup
 from bot.feed.models import Feed, Incident
+from bot.render.renderer import ChannelRenderer
 from bot.statement import Statement, StatementKey, build_statements
 from bot.store import RevisionRecord
-from channels import RENDERERS
 
 
 @dataclass(frozen=True)
@@ -19,17 +20,29 @@ class FeedState:
     loaded: LoadedFeed
     statements: dict[StatementKey, Statement]
     lookup: Lookup
+    # The channels' voices, by name (the registry's, unless a test gives its own).
+    renderers: Mapping[str, ChannelRenderer] = field(repr=False, compare=False)
     _rendered: dict[tuple[str, str, str, dt.datetime], str] = field(
         default_factory=dict, repr=False, compare=False
     )
 
     @classmethod
-    def build(cls, loaded: LoadedFeed, revision: RevisionRecord) -> FeedState:
+    def build(
+        cls,
+        loaded: LoadedFeed,
+        revision: RevisionRecord,
+        renderers: Mapping[str, ChannelRenderer] | None = None,
+    ) -> FeedState:
+        if renderers is None:
+            from bot.registry import default_registry  # the channels, asked for at start
+
+            renderers = default_registry().renderers
         return cls(
             revision=revision,
             loaded=loaded,
             statements=build_statements(loaded.feed, revision.number),
             lookup=Lookup(loaded.feed),
+            renderers=renderers,
         )
 
     @property
@@ -47,7 +60,9 @@ class FeedState:
         text = self._rendered.get(key)
         if text is None:
             overrides = self.feed.channels.get(channel).templates
-            text = RENDERERS[channel].render(self.statement(incident_id, locale), now, overrides)
+            text = self.renderers[channel].render(
+                self.statement(incident_id, locale), now, overrides
+            )
             if len(self._rendered) > 10_000:
                 self._rendered.clear()
             self._rendered[key] = text

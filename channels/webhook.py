@@ -12,17 +12,19 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
+from pydantic import BaseModel, Field, SecretStr
 from yarl import URL
 
+from bot.channel import Channel, options_of
+from bot.delivery.adapter import ChannelAdapter, Target
 from bot.delivery.model import Delivery, Limit, PermanentError, RetryLater, TransientError
-from bot.feed.models import Incident
-from channels.adapter import ChannelAdapter, Target
+from bot.feed.models import ChannelOptions, Incident
+from bot.settings import EnvSection, Settings, secret
 
 if TYPE_CHECKING:
     from bot.state import FeedState
@@ -54,7 +56,32 @@ def retry_after(headers: Any, body: Any, default: float) -> float:
         return default
 
 
-class WebhookChannel(ChannelAdapter):
+class WebhookOptions(ChannelOptions):
+    urls: list[str] = Field(
+        default_factory=list, description="The URLs every change is POSTed to (http or https)."
+    )
+
+
+class WebhookSettings(EnvSection):
+    # Signs each request (X-Unavoz-Signature: sha256=<HMAC of the body>).
+    secret: SecretStr | None = Field(None, validation_alias="UNAVOZ_WEBHOOK_SECRET")
+    # "COUNT/SECONDS", e.g. "50/1": a ceiling for webhooks (the receivers' own limit).
+    rate: str | None = Field(None, validation_alias="UNAVOZ_WEBHOOK_RATE")
+
+
+class WebhookChannel(Channel):
+    name: ClassVar[str] = "webhook"
+    title: ClassVar[str] = "webhooks"
+    description: ClassVar[str] = "Integrations: every change POSTed as signed JSON."
+    options_model: ClassVar[type[BaseModel]] = WebhookOptions
+    settings_model: ClassVar[type[EnvSection] | None] = WebhookSettings
+
+    def adapter(self, settings: Settings) -> ChannelAdapter | None:
+        webhook = settings.section(self.name, WebhookSettings)
+        return WebhookAdapter(secret=secret(webhook.secret), limits=Limit.parse(webhook.rate))
+
+
+class WebhookAdapter(ChannelAdapter):
     name: ClassVar[str] = "webhook"
     concurrency: ClassVar[int] = 64
     batch: ClassVar[int] = 512
@@ -67,7 +94,7 @@ class WebhookChannel(ChannelAdapter):
         limits: Sequence[Limit] = (),
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        self.secret = secret if secret is not None else os.environ.get("UNAVOZ_WEBHOOK_SECRET")
+        self.secret = secret
         # Keyed once; each signature starts from a copy.
         self._signer = (
             hmac.new(self.secret.encode(), digestmod=hashlib.sha256) if self.secret else None
@@ -80,9 +107,8 @@ class WebhookChannel(ChannelAdapter):
     # What and to whom (pure) -------------------------------------------------------------
 
     def targets(self, state: FeedState, incident: Incident) -> Sequence[Target]:
-        options = state.feed.channels.webhook.options
-        urls = options.get("urls") or []
-        return [Target(id=str(url)) for url in urls if isinstance(url, str)]
+        urls = options_of(state.feed, "webhook", WebhookOptions).urls
+        return [Target(id=url) for url in urls]
 
     def payload(
         self, state: FeedState, incident: Incident, target: Target, now: dt.datetime

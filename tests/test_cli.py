@@ -266,4 +266,4 @@ def test_unavoz_run_serves_watches_and_stops_cleanly(feed_file: Path, tmp_path: 
         output, _ = process.communicate(timeout=20)
     assert process.returncode == 0, output
     assert "staff alerts (Telegram): off (TELEGRAM_STAFF_TOKEN not set)" in output
-    assert "admin API: off" in output
+    assert "admin API and console: off" in output

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from bot import metrics
+from bot.delivery.adapter import ChannelAdapter
 from bot.delivery.model import (
     Delivery,
     DeliveryError,
@@ -33,7 +34,6 @@ from bot.delivery.model import (
 )
 from bot.store import Store
 from bot.tasks import first_of, settle
-from channels.adapter import ChannelAdapter
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,17 @@ class Limit:
     count: int
     seconds: float
 
+    @classmethod
+    def parse(cls, text: str | None) -> tuple[Limit, ...]:
+        """ "50/1" → at most 50 a second; "100/900" → 100 per 15 minutes; empty → none."""
+        if not text:
+            return ()
+        count, _, seconds = text.partition("/")
+        try:
+            return (cls(int(count), float(seconds or 1)),)
+        except ValueError:
+            raise ValueError(f"a rate looks like 50/1 (50 per second), not {text!r}") from None
+
 
 @dataclass(frozen=True, slots=True)
 class NewDelivery:

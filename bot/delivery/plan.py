@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
+from bot.delivery.adapter import ChannelAdapter, Target
 from bot.delivery.model import NewDelivery
 from bot.feed.models import Incident
 from bot.state import FeedState
-from channels.adapter import ChannelAdapter, Target
 
 
 class Planner:

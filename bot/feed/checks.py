@@ -7,10 +7,10 @@ These run even when the structural (pydantic) validation failed, so one
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
-from bot.feed.models import CHANNEL_NAMES, INCIDENT_STATUSES, MAINTENANCE_STATUSES
+from bot.feed.models import INCIDENT_STATUSES, MAINTENANCE_STATUSES
 from bot.feed.yamlsource import PathItem, Problem, YamlDocument
 
 # Locales whose built-in wording (templates, status words) ships with Unavoz.
@@ -19,7 +19,9 @@ BUILTIN_LOCALES = frozenset({"es", "en"})
 Path = tuple[PathItem, ...]
 
 
-def check_document(doc: YamlDocument) -> list[Problem]:
+def check_document(doc: YamlDocument, voices: Collection[str] = ()) -> list[Problem]:
+    """Rules across the document. `voices`: the channels with built-in wording, which a
+    locale Unavoz has no words for must give templates for."""
     data = doc.data
     if not isinstance(data, dict):
         return []  # the structural validation already says the document must be a mapping
@@ -31,7 +33,7 @@ def check_document(doc: YamlDocument) -> list[Problem]:
     _check_areas(doc, ids["areas"], problems)
     _check_incidents(doc, ids["services"], ids["areas"], problems)
     _check_staff_groups(doc, ids["services"], ids["areas"], problems)
-    _check_locales(doc, problems)
+    _check_locales(doc, voices, problems)
     return problems
 
 
@@ -249,7 +251,7 @@ def _expand(data: Any, pattern: Path, prefix: Path = ()) -> Iterator[tuple[Path,
         yield from _expand(data[head], rest, (*prefix, head))
 
 
-def _check_locales(doc: YamlDocument, problems: list[Problem]) -> None:
+def _check_locales(doc: YamlDocument, voices: Collection[str], problems: list[Problem]) -> None:
     organization = doc.data.get("organization")
     if not isinstance(organization, dict):
         return
@@ -279,13 +281,15 @@ def _check_locales(doc: YamlDocument, problems: list[Problem]) -> None:
                         key=True,
                     )
                 )
-    _check_builtin_wording(doc, declared, problems)
+    _check_builtin_wording(doc, declared, voices, problems)
 
 
-def _check_builtin_wording(doc: YamlDocument, declared: set[str], problems: list[Problem]) -> None:
+def _check_builtin_wording(
+    doc: YamlDocument, declared: set[str], voices: Collection[str], problems: list[Problem]
+) -> None:
     channels = doc.data.get("channels")
     for locale in sorted(declared - BUILTIN_LOCALES):
-        for channel in CHANNEL_NAMES:
+        for channel in voices:
             settings = channels.get(channel) if isinstance(channels, dict) else None
             templates = settings.get("templates") if isinstance(settings, dict) else None
             if not isinstance(templates, dict) or locale not in templates:

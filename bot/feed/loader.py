@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -12,6 +13,9 @@ from pydantic_core import ErrorDetails
 from bot.feed.checks import check_document
 from bot.feed.models import Feed
 from bot.feed.yamlsource import FeedError, Problem, YamlDocument, collector_paused, parse_yaml
+
+if TYPE_CHECKING:
+    from bot.registry import Registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +32,21 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def parse_feed(text: str, file: str = "status_feed.yaml") -> LoadedFeed:
-    """Validate `text` completely; raise FeedError listing every problem found."""
+def parse_feed(
+    text: str, file: str = "status_feed.yaml", registry: Registry | None = None
+) -> LoadedFeed:
+    """Validate `text` completely, with the channels of `registry` (default: the installed
+    ones); raise FeedError listing every problem found."""
+    if registry is None:
+        from bot.registry import default_registry  # the channels, asked for at start
+
+        registry = default_registry()
     doc = parse_yaml(text, file)
-    problems = check_document(doc)
+    problems = check_document(doc, voices=list(registry.renderers))
     feed: Feed | None = None
     try:
         with collector_paused():
-            feed = Feed.model_validate(doc.data if doc.data is not None else {})
+            feed = registry.feed_model.model_validate(doc.data if doc.data is not None else {})
     except ValidationError as exc:
         problems.extend(_problem(doc, error) for error in exc.errors(include_url=False))
     if problems or feed is None:
@@ -43,7 +54,7 @@ def parse_feed(text: str, file: str = "status_feed.yaml") -> LoadedFeed:
     return LoadedFeed(feed=feed, text=text, content_hash=content_hash(text), file=file)
 
 
-def load_feed(path: str | Path) -> LoadedFeed:
+def load_feed(path: str | Path, registry: Registry | None = None) -> LoadedFeed:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -51,7 +62,7 @@ def load_feed(path: str | Path) -> LoadedFeed:
         raise FeedError([Problem(str(path), 1, "no such file")]) from None
     except UnicodeDecodeError as exc:
         raise FeedError([Problem(str(path), 1, f"not UTF-8 text: {exc.reason}")]) from None
-    return parse_feed(text, str(path))
+    return parse_feed(text, str(path), registry)
 
 
 def _problem(doc: YamlDocument, error: ErrorDetails) -> Problem:

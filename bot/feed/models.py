@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -19,9 +19,8 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
-
-from bot.feed.yamlsource import core_scalar
 
 Identifier = Annotated[
     str,
@@ -202,41 +201,57 @@ class StaffGroup(_Model):
     telegram_chat_ids: list[int] = Field(default_factory=list)
 
 
-ChannelName = Literal["ivr", "web", "x", "staff", "customer"]
-CHANNEL_NAMES: tuple[ChannelName, ...] = ("ivr", "web", "x", "staff", "customer")
+class ChannelOptions(BaseModel):
+    """The base of every channel's options (`channels.<name>.options`): unknown keys are
+    errors, and a key left empty in the YAML (`urls:`) takes its default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if v is not None and v != ""}
+        return value
 
 
-class ChannelSettings(_Model):
+class NoOptions(ChannelOptions):
+    """A channel without options of its own."""
+
+
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
+
+
+class ChannelSettings(_Model, Generic[OptionsT]):
+    """`channels.<name>` in the feed: on or off, wording overrides, the channel's own options.
+
+    `options` is typed by the channel itself (its `options_model`, unknown keys rejected),
+    so a misspelt option is a `file:line` error rather than a setting that does nothing.
+    """
+
     enabled: bool = True
     templates: dict[LocaleCode, NonEmptyText] = Field(
         default_factory=dict,
         description="Jinja2 template per locale replacing the built-in one (sandboxed).",
     )
-    options: dict[str, Any] = Field(
-        default_factory=dict, description="Channel-specific settings (voices, CORS origins…)."
-    )
+    options: OptionsT
 
-    @field_validator("options", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _typed_options(cls, value: Any) -> Any:
-        return core_scalar(value)
+    def _options_default(cls, value: Any) -> Any:
+        if isinstance(value, dict) and value.get("options") is None:
+            return {**value, "options": {}}
+        return value
 
 
 class Channels(_Model):
-    ivr: ChannelSettings = ChannelSettings()
-    web: ChannelSettings = ChannelSettings()
-    x: ChannelSettings = ChannelSettings()
-    staff: ChannelSettings = ChannelSettings()
-    customer: ChannelSettings = ChannelSettings()
-    webhook: ChannelSettings = Field(
-        default=ChannelSettings(),
-        description="Integrations: options.urls lists the URLs every change is POSTed to.",
-    )
+    """The feed's `channels:` section. The registry makes the real model, one field per
+    channel it knows (`bot.registry`); this base only knows how to look one up."""
 
-    def get(self, name: str) -> ChannelSettings:
-        if name not in CHANNEL_NAMES:
+    def get(self, name: str) -> ChannelSettings[Any]:
+        settings = getattr(self, name, None) if name in type(self).model_fields else None
+        if not isinstance(settings, ChannelSettings):
             raise KeyError(name)
-        settings: ChannelSettings = getattr(self, name)
         return settings
 
 

@@ -27,7 +27,6 @@ from bot.feed.yamlsource import FeedError
 from bot.http.keys import SERVICE, SETTINGS
 from bot.http.openapi import openapi_yaml
 from bot.store import RevisionRecord
-from channels import RENDERERS
 
 PREFIX = "/api/v1"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -109,7 +108,7 @@ async def get_incident(request: web.Request) -> web.Response:
             locale: state.render(channel, incident, locale, now)
             for locale in state.feed.organization.locales
         }
-        for channel in RENDERERS
+        for channel in state.renderers
     }
     return web.json_response(
         {

@@ -1,4 +1,5 @@
-"""The `unavoz run` HTTP server: health, metrics and the admin API (channels add their routes)."""
+"""The `unavoz run` HTTP server: health, metrics, consistency, the admin API and the console;
+each channel adds its own routes (`Channel.setup_http`)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot import metrics
+from bot.channel import ChannelContext
+from bot.console import routes as console
 from bot.delivery import consistency
+from bot.delivery.adapter import ChannelAdapter
 from bot.http import admin
 from bot.http.keys import CHANNELS, SERVICE, SETTINGS
-from bot.phone import routes as phone_routes
+from bot.registry import Registry, default_registry
 from bot.service import FeedService
 from bot.settings import Settings
-from bot.web import routes as web_routes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -80,17 +83,23 @@ def create_app(
     service: FeedService,
     settings: Settings,
     *,
-    channels: Sequence[str] = (),
-    phone_callbacks: bool = False,
+    adapters: Sequence[ChannelAdapter] = (),
+    channels: Sequence[str] | None = None,
+    registry: Registry | None = None,
 ) -> web.Application:
+    """The server's application. `adapters`: the delivering channels of this deployment
+    (their names are the ones `/consistency` reports, unless `channels` says otherwise)."""
+    registry = registry or default_registry()
     app = web.Application(middlewares=[measure])
     app[SERVICE] = service
     app[SETTINGS] = settings
-    app[CHANNELS] = tuple(channels)
+    app[CHANNELS] = tuple(channels if channels is not None else [a.name for a in adapters])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_get("/consistency", consistency_endpoint)
     admin.setup(app)
-    web_routes.setup(app)
-    phone_routes.setup(app, callbacks=phone_callbacks)
+    console.setup(app)
+    context = ChannelContext(settings, service.store, service, service.clock, list(adapters))
+    for channel in registry.channels:
+        channel.setup_http(app, context)
     return app

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, Template
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.feed.models import Kind, Status
@@ -102,7 +102,6 @@ def phrase_facts(statement: Statement, now: dt.datetime) -> Phrases:
 
 
 _OPTIONS: dict[str, Any] = {
-    "loader": PackageLoader("bot.render", "templates"),
     "autoescape": False,  # plain text; each channel escapes for where it lands (HTML, XML…)
     "undefined": StrictUndefined,
     "trim_blocks": True,
@@ -110,9 +109,17 @@ _OPTIONS: dict[str, Any] = {
     "keep_trailing_newline": False,
     "auto_reload": False,  # templates ship with the code: no stat() of the file on every render
 }
+# The shared pieces (`_facts.<locale>.j2`) every channel's templates include.
+_CORE = PackageLoader("bot.render", "templates")
 # Our own templates are trusted code; templates written in the feed run sandboxed.
-_builtin = Environment(**_OPTIONS)
-_sandbox = ImmutableSandboxedEnvironment(**_OPTIONS)
+_sandbox = ImmutableSandboxedEnvironment(loader=_CORE, **_OPTIONS)
+
+
+@lru_cache(maxsize=32)
+def _builtin(package: str) -> Environment:
+    """The templates a channel ships in its package's `templates/`, beside the core's."""
+    loader = _CORE if package == "bot.render" else ChoiceLoader([PackageLoader(package), _CORE])
+    return Environment(loader=loader, **_OPTIONS)
 
 
 @lru_cache(maxsize=256)
@@ -121,15 +128,22 @@ def _from_source(source: str) -> Template:
 
 
 @lru_cache(maxsize=64)
-def _builtin_template(name: str) -> Template:
-    return _builtin.get_template(name)
+def _builtin_template(package: str, name: str) -> Template:
+    return _builtin(package).get_template(name)
 
 
-def template(channel: str, locale: str, overrides: Mapping[str, str] | None = None) -> Template:
-    """The feed's override for this channel and locale if any, else the built-in template."""
+def template(
+    channel: str,
+    locale: str,
+    overrides: Mapping[str, str] | None = None,
+    *,
+    package: str = "bot.render",
+) -> Template:
+    """The feed's override for this channel and locale if any, else the built-in template
+    (`<channel>.<locale>.j2` in `package`'s templates)."""
     if overrides and locale in overrides:
         return _from_source(overrides[locale])
-    return _builtin_template(f"{channel}.{locale}.j2")
+    return _builtin_template(package, f"{channel}.{locale}.j2")
 
 
 def render_fitted(

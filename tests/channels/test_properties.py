@@ -9,9 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.feed.models import Feed
+from bot.registry import default_registry
 from bot.render.facts import missing_facts
 from bot.statement import build_statements
-from channels import RENDERERS
+
+RENDERERS = default_registry().renderers
 
 # Text people type: Latin with accents, CJK and emoji (X counts them double), markup characters.
 ALPHABET = st.characters(

@@ -9,10 +9,12 @@ import pytest
 
 from bot.feed.loader import LoadedFeed
 from bot.feed.models import Status
+from bot.registry import default_registry
 from bot.render.facts import missing_facts
 from bot.statement import Statement, build_statements
-from channels import RENDERERS
-from channels.x import x_length
+from channels.x.renderer import x_length
+
+RENDERERS = default_registry().renderers
 
 URL = "https://estado.prueba.example/status#permits-down"
 

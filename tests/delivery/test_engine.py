@@ -19,7 +19,7 @@ from bot.feed.changes import ResolveIncident, UpdateIncident
 from bot.feed.models import Status
 from bot.service import FeedService
 from bot.store import Store, StoreError, open_store
-from channels.webhook import WebhookChannel
+from channels.webhook import WebhookAdapter
 from tests.conftest import NOON
 from tests.delivery.conftest import many_incidents, with_webhooks
 from tests.standins.webhook import WebhookStandIn
@@ -36,14 +36,14 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 def make(
     store: Store, feed: Path, *, limits: tuple[Limit, ...] = (), timeout: float = 2.0
-) -> tuple[FeedService, DeliveryEngine, WebhookChannel]:
-    channel = WebhookChannel(limits=limits, timeout=timeout, secret="shh")
+) -> tuple[FeedService, DeliveryEngine, WebhookAdapter]:
+    channel = WebhookAdapter(limits=limits, timeout=timeout, secret="shh")
     service = FeedService(feed, store, clock=lambda: NOON, planner=Planner([channel], lambda: NOON))
     engine = DeliveryEngine(store, [channel], backoff=FAST, poll=0.05)
     return service, engine, channel
 
 
-async def drain(engine: DeliveryEngine, channel: WebhookChannel, store: Store) -> None:
+async def drain(engine: DeliveryEngine, channel: WebhookAdapter, store: Store) -> None:
     """Run the engine until nothing is pending."""
     stop = asyncio.Event()
     async with channel:
@@ -100,7 +100,7 @@ async def test_a_bug_while_sending_is_logged_and_the_delivery_tried_again(
     await service.start()
     send, failures = engine._send, itertools.count()
 
-    async def buggy(adapter: WebhookChannel, delivery: Delivery) -> Outcome:
+    async def buggy(adapter: WebhookAdapter, delivery: Delivery) -> Outcome:
         if next(failures) < 2:
             raise RuntimeError("a bug of ours")
         return await send(adapter, delivery)
@@ -247,7 +247,7 @@ async def test_a_target_rate_limit_spaces_its_messages(
     original = channel.targets
 
     def limited(state, incident):  # type: ignore[no-untyped-def]
-        from channels.adapter import Target
+        from bot.delivery.adapter import Target
 
         return [Target(t.id, limit=Limit(1, 0.3)) for t in original(state, incident)]
 

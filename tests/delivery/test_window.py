@@ -58,13 +58,13 @@ async def test_a_failed_request_still_holds_its_slot_for_a_window() -> None:
 
 def test_under_a_ceiling_a_worker_claims_no_more_than_it_can_send_within_its_lease() -> None:
     from bot.delivery.engine import DeliveryEngine
-    from channels.webhook import WebhookChannel
+    from channels.webhook import WebhookAdapter
 
     def cap(limits: tuple[Limit, ...], lease: float) -> int:
-        channel = WebhookChannel(secret="x", limits=limits)
+        channel = WebhookAdapter(secret="x", limits=limits)
         return DeliveryEngine(None, [channel], workers=3, lease=lease).in_flight_cap(channel)
 
-    assert cap((), 10.0) == WebhookChannel.batch  # no ceiling: the whole batch
+    assert cap((), 10.0) == WebhookAdapter.batch  # no ceiling: the whole batch
     assert cap((Limit(30, 1.0),), 10.0) == 25  # 30/s × 2.5 s, shared by 3 workers
     assert cap((Limit(30, 1.0), Limit(20, 60.0)), 10.0) == 1  # the tighter window rules
-    assert cap((Limit(1000, 1.0),), 30.0) == WebhookChannel.batch
+    assert cap((Limit(1000, 1.0),), 30.0) == WebhookAdapter.batch

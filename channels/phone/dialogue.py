@@ -1,0 +1,265 @@
+"""The phone dialogue as data: what the line says and asks at each step, whatever the platform.
+
+`Step`s are rendered as TwiML (`twiml.py`) or VoiceXML (`vxml.py`), so a caller on
+Twilio and a caller on another IVR hear the same words — the IVR renderer's, the
+same facts as the banner for their area.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from bot.channel import options_of
+from bot.feed.models import HumanContact, Kind
+from bot.render.engine import shorten, speakable
+from bot.state import FeedState
+from channels.phone.options import PhoneOptions
+
+# What a general announcement may take: about 20 seconds of speech.
+GENERAL_MAX_CHARS = 300
+POSTCODE_DIGITS = 5
+
+WORDS: dict[str, dict[str, str]] = {
+    "es": {
+        "none": "En este momento no tenemos ninguna incidencia abierta.",
+        "some": "Le informamos de {count} incidencias en curso: {titles}.",
+        "one": "Le informamos de una incidencia en curso: {titles}.",
+        "menu": "Para información de su zona, marque su código postal. "
+        "Para hablar con una persona, pulse cero.",
+        "other_language": "For English, press nine.",
+        "area_menu": "Para volver a escuchar, pulse almohadilla. "
+        "Para hablar con una persona, pulse cero.",
+        "callback_offer": "Para que le llamemos cuando se resuelva, pulse uno.",
+        "callback_done": "Le llamaremos cuando se resuelva, o si pasa la hora prevista sin "
+        "resolverse. Gracias por su paciencia.",
+        "unknown_postcode": "No reconocemos el código postal {digits}.",
+        "nothing_here": "Ninguna incidencia afecta ahora a su zona.",
+        "connecting": "Le pasamos con una persona.",
+        "closed": "Ahora no hay nadie para atenderle. Nuestro horario es {hours}.",
+        "no_input": "No hemos recibido ninguna tecla.",
+        "goodbye": "Gracias por llamar. Adiós.",
+    },
+    "en": {
+        "none": "There are no open incidents right now.",
+        "some": "There are {count} incidents right now: {titles}.",
+        "one": "There is one incident right now: {titles}.",
+        "menu": "For news of your area, key in your postcode. To talk to a person, press zero.",
+        "other_language": "Para español, pulse nueve.",
+        "area_menu": "To hear it again, press the hash key. To talk to a person, press zero.",
+        "callback_offer": "To be called back when it is fixed, press one.",
+        "callback_done": "We will call you back when it is fixed, or if the expected time "
+        "passes without a fix. Thank you for your patience.",
+        "unknown_postcode": "We do not recognise the postcode {digits}.",
+        "nothing_here": "No incident affects your area right now.",
+        "connecting": "Connecting you to a person.",
+        "closed": "Nobody can take your call right now. Our hours are {hours}.",
+        "no_input": "We did not receive any key.",
+        "goodbye": "Thank you for calling. Goodbye.",
+    },
+}
+LANGUAGE_TAGS = {"es": "es-ES", "en": "en-GB"}
+
+
+@dataclass(frozen=True)
+class Gather:
+    prompt: list[str]
+    action: str
+    max_digits: int = POSTCODE_DIGITS
+
+
+@dataclass(frozen=True)
+class Step:
+    locale: str
+    voice: str | None
+    say: list[str] = field(default_factory=list)
+    gather: Gather | None = None
+    dial: str | None = None
+    redirect: str | None = None
+    hangup: bool = False
+
+    @property
+    def language(self) -> str:
+        return LANGUAGE_TAGS.get(self.locale, self.locale)
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where the next steps live: `/ivr/menu` (TwiML) or `/ivr/menu.vxml` (VoiceXML)."""
+
+    prefix: str = "/ivr"
+    extension: str = ""
+
+    def __call__(self, step: str, **query: object) -> str:
+        return f"{self.prefix}/{step}{self.extension}?{urlencode(query)}"
+
+
+def _words(locale: str) -> dict[str, str]:
+    return WORDS.get(locale) or WORDS["en"]
+
+
+def _voice(state: FeedState, locale: str) -> str | None:
+    return options_of(state.feed, "ivr", PhoneOptions).voices.get(locale)
+
+
+def _other_locale(state: FeedState, locale: str) -> str | None:
+    others = [code for code in state.feed.organization.locales if code != locale]
+    return others[0] if others else None
+
+
+def general(state: FeedState, locale: str, now: dt.datetime) -> str:
+    """What is wrong, in general, and an apology: under about 20 seconds of speech."""
+    words = _words(locale)
+    current = [i for i in state.lookup.current(now) if i.kind is Kind.INCIDENT]
+    if not current:
+        return words["none"]
+    titles = [speakable(state.statement(i.id, locale).title, locale) for i in current]
+    template = words["one"] if len(titles) == 1 else words["some"]
+    apology = state.statement(current[0].id, locale).apology
+    for budget in (200, 120, 80, 48):
+        listed = "; ".join(shorten(title, budget // len(titles) or 12) for title in titles)
+        text = f"{template.format(count=len(titles), titles=listed)} {speakable(apology, locale)}"
+        if len(text) <= GENERAL_MAX_CHARS:
+            return text
+    return shorten(text, GENERAL_MAX_CHARS)
+
+
+def _menu(state: FeedState, locale: str, base: Links) -> Gather:
+    words = _words(locale)
+    prompt = [words["menu"]]
+    if _other_locale(state, locale):
+        prompt.append(words["other_language"])
+    return Gather(prompt=prompt, action=base("menu", lang=locale))
+
+
+MAX_TRIES = 3
+
+
+def welcome(
+    state: FeedState, locale: str, now: dt.datetime, base: Links, *, tries: int = 0
+) -> Step:
+    """The call's first words (the general announcement), then the menu; on silence, the
+    menu again, and after a few silences, goodbye."""
+    words = _words(locale)
+    voice = _voice(state, locale)
+    if tries >= MAX_TRIES:
+        return Step(locale, voice, say=[words["goodbye"]], hangup=True)
+    return Step(
+        locale=locale,
+        voice=voice,
+        say=[general(state, locale, now)] if tries == 0 else [words["no_input"]],
+        gather=_menu(state, locale, base),
+        redirect=base("voice", lang=locale, tries=tries + 1),
+    )
+
+
+def is_open(contact: HumanContact, now: dt.datetime, tz: dt.tzinfo) -> bool:
+    """Whether someone answers now (no opening hours listed: always)."""
+    if not contact.opening_hours:
+        return True
+    local = now.astimezone(tz)
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
+    return any(
+        day in slot.days and slot.opens <= local.time() < slot.closes
+        for slot in contact.opening_hours
+    )
+
+
+def human(state: FeedState, locale: str, now: dt.datetime, base: Links) -> Step:
+    org = state.feed.organization
+    contact = org.human_contact
+    words = _words(locale)
+    if is_open(contact, now, org.tz):
+        return Step(locale, _voice(state, locale), say=[words["connecting"]], dial=contact.phone)
+    hours = contact.hours.get(locale) or contact.hours[org.default_locale]
+    return Step(
+        locale,
+        _voice(state, locale),
+        say=[words["closed"].format(hours=hours), words["goodbye"]],
+        hangup=True,
+    )
+
+
+def menu(
+    state: FeedState,
+    locale: str,
+    digits: str,
+    now: dt.datetime,
+    base: Links,
+    *,
+    callbacks: bool = False,
+) -> Step:
+    """What a key press (or a postcode) at the main menu leads to."""
+    words = _words(locale)
+    voice = _voice(state, locale)
+    digits = "".join(ch for ch in digits if ch.isdigit())[:POSTCODE_DIGITS]
+    if digits == "0":
+        return human(state, locale, now, base)
+    other = _other_locale(state, locale)
+    if digits == "9" and other:
+        return Step(locale, voice, redirect=base("voice", lang=other))
+    if not digits:
+        return welcome(state, locale, now, base, tries=1)
+    if not state.lookup.knows_postcode(digits):
+        return Step(
+            locale,
+            voice,
+            say=[words["unknown_postcode"].format(digits=" ".join(digits))],
+            gather=_menu(state, locale, base),
+            redirect=base("voice", lang=locale, tries=1),
+        )
+    return area(state, locale, digits, now, base, callbacks=callbacks)
+
+
+def area(
+    state: FeedState,
+    locale: str,
+    postcode: str,
+    now: dt.datetime,
+    base: Links,
+    *,
+    callbacks: bool = False,
+) -> Step:
+    """The announcement for the caller's area: the IVR renderer's words, incident by incident;
+    with callbacks on, the offer to be called back when it is fixed."""
+    words = _words(locale)
+    incidents = state.lookup.for_postcode(postcode, now)
+    if incidents:
+        said = [state.render("ivr", i, locale, now) for i in incidents]
+    else:
+        said = [words["nothing_here"]]
+    offer = [words["callback_offer"]] if callbacks and incidents else []
+    return Step(
+        locale,
+        _voice(state, locale),
+        say=said,
+        gather=Gather(
+            prompt=[*offer, words["area_menu"]],
+            action=base("area", lang=locale, postcode=postcode),
+            max_digits=1,
+        ),
+        redirect=base("voice", lang=locale, tries=1),
+    )
+
+
+def area_menu(
+    state: FeedState,
+    locale: str,
+    postcode: str,
+    digits: str,
+    now: dt.datetime,
+    base: Links,
+    *,
+    callbacks: bool = False,
+) -> Step:
+    if digits == "0":
+        return human(state, locale, now, base)
+    return area(state, locale, postcode, now, base, callbacks=callbacks)
+
+
+def callback_confirmed(state: FeedState, locale: str) -> Step:
+    words = _words(locale)
+    return Step(
+        locale, _voice(state, locale), say=[words["callback_done"], words["goodbye"]], hangup=True
+    )

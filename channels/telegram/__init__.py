@@ -1,0 +1,48 @@
+"""Telegram: alerts for field staff in their groups, and the bot customers message."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field, SecretStr
+
+from bot.channel import Channel, missing
+from bot.render.renderer import ChannelRenderer
+from bot.settings import EnvSection, Settings
+from channels.telegram.customer import CustomerRenderer
+from channels.telegram.staff import StaffRenderer
+
+
+class TelegramSettings(EnvSection):
+    staff_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_STAFF_TOKEN")
+    customer_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_CUSTOMER_TOKEN")
+    # The Bot API's base: requests go to {api_url}/bot{token}/{method}.
+    api_url: str = Field("https://api.telegram.org", validation_alias="TELEGRAM_API_URL")
+    webhook_url: str | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_URL")
+
+
+class StaffChannel(Channel):
+    name: ClassVar[str] = "staff"
+    title: ClassVar[str] = "staff alerts (Telegram)"
+    description: ClassVar[str] = "Alerts to the staff groups' Telegram chats."
+    renderer: ClassVar[ChannelRenderer | None] = StaffRenderer()
+    settings_model: ClassVar[type[EnvSection] | None] = TelegramSettings
+
+    def state(self, settings: Settings) -> str:
+        found = missing(settings.section(self.name, TelegramSettings), "staff_token")
+        return found if found != "on" else "credentials found; no delivery adapter yet"
+
+
+class CustomerChannel(Channel):
+    name: ClassVar[str] = "customer"
+    title: ClassVar[str] = "customer bot (Telegram)"
+    description: ClassVar[str] = "The Telegram bot customers ask."
+    renderer: ClassVar[ChannelRenderer | None] = CustomerRenderer()
+    settings_model: ClassVar[type[EnvSection] | None] = TelegramSettings
+
+    def state(self, settings: Settings) -> str:
+        found = missing(settings.section(self.name, TelegramSettings), "customer_token")
+        return found if found != "on" else "credentials found; no delivery adapter yet"
+
+
+__all__ = ["CustomerChannel", "StaffChannel", "TelegramSettings"]

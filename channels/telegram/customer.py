@@ -1,0 +1,16 @@
+"""Customer replies (Telegram bot, and the drafts community managers send): the full answer."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from bot.render.renderer import ChannelRenderer
+
+
+class CustomerRenderer(ChannelRenderer):
+    name: ClassVar[str] = "customer"
+    templates_package: ClassVar[str] = "channels.telegram"
+    # Telegram allows 4096; a reply a person reads on a phone should be far shorter.
+    max_length: ClassVar[int] = 1200
+    messages_per_second: ClassVar[float] = 30.0
+    private_chat_messages_per_second: ClassVar[float] = 1.0

@@ -1,0 +1,16 @@
+"""Staff alerts (Telegram): what field staff must know and do, with the internal instructions."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from bot.render.renderer import ChannelRenderer
+
+
+class StaffRenderer(ChannelRenderer):
+    name: ClassVar[str] = "staff"
+    templates_package: ClassVar[str] = "channels.telegram"
+    max_length: ClassVar[int] = 4096  # Telegram's limit for one message
+    internal: ClassVar[bool] = True
+    messages_per_second: ClassVar[float] = 30.0
+    group_messages_per_minute: ClassVar[int] = 20

@@ -1,0 +1,153 @@
+"""The public status page: server-rendered HTML, usable without JavaScript, escaped everywhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from bot.feed.lookup import normalize_postcode
+from bot.feed.models import Incident, Kind, Status
+from bot.render.engine import phrase_facts
+from bot.render.when import say_when
+from bot.state import FeedState
+from channels.web.views import selected, statuspage_summary
+
+HISTORY_DAYS = 14
+
+WORDS: dict[str, dict[str, str]] = {
+    "es": {
+        "title": "Estado del servicio",
+        "all_good": "Todos los servicios funcionan con normalidad.",
+        "current": "Incidencias en curso",
+        "maintenance": "Mantenimiento programado",
+        "history": "Incidencias recientes",
+        "services": "Servicios",
+        "search": "Buscar por código postal",
+        "search_button": "Buscar",
+        "postcode": "Código postal",
+        "affects": "Incidencias que afectan a {postcode}",
+        "none_affects": "Ninguna incidencia afecta ahora a {postcode}.",
+        "unknown": "No conocemos el código postal {postcode}; mire la lista completa abajo.",
+        "areas": "Zonas",
+        "eta": "Solución prevista",
+        "next_update": "Próxima actualización",
+        "workaround": "Mientras tanto",
+        "human": "Hablar con una persona",
+        "timeline": "Historial",
+        "window": "Ventana",
+        "resolved": "Resuelto",
+        "since": "Desde",
+        "operational": "funciona",
+        "degraded_performance": "funciona con lentitud",
+        "partial_outage": "fallo parcial",
+        "major_outage": "caído",
+        "under_maintenance": "en mantenimiento",
+        "language": "Idioma",
+    },
+    "en": {
+        "title": "Service status",
+        "all_good": "All services are working normally.",
+        "current": "Current incidents",
+        "maintenance": "Scheduled maintenance",
+        "history": "Recent incidents",
+        "services": "Services",
+        "search": "Search by postcode",
+        "search_button": "Search",
+        "postcode": "Postcode",
+        "affects": "Incidents affecting {postcode}",
+        "none_affects": "No incident affects {postcode} right now.",
+        "unknown": "We do not know the postcode {postcode}; see the full list below.",
+        "areas": "Areas",
+        "eta": "Expected fix",
+        "next_update": "Next update",
+        "workaround": "Meanwhile",
+        "human": "Talk to a person",
+        "timeline": "Timeline",
+        "window": "Window",
+        "resolved": "Resolved",
+        "since": "Since",
+        "operational": "operational",
+        "degraded_performance": "degraded performance",
+        "partial_outage": "partial outage",
+        "major_outage": "major outage",
+        "under_maintenance": "under maintenance",
+        "language": "Language",
+    },
+}
+
+TEMPLATES = Environment(
+    loader=PackageLoader("channels.web", "templates"),
+    autoescape=select_autoescape(["html", "j2"], default=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    auto_reload=False,
+)
+
+
+def _card(state: FeedState, incident: Incident, locale: str, now: dt.datetime) -> dict[str, Any]:
+    statement = state.statement(incident.id, locale)
+    phrases = phrase_facts(statement, now)
+    default = state.feed.organization.default_locale
+    tz = statement.timezone
+    return {
+        "id": incident.id,
+        "kind": incident.kind.value,
+        "status": incident.status.value,
+        "severity": incident.severity.value,
+        "s": statement,
+        "f": phrases,
+        "timeline": [
+            {
+                "when": say_when(update.at, now, locale, tz),
+                "at": update.at.isoformat(),
+                "status": update.status.value,
+                "message": update.message.get(locale) or update.message[default],
+            }
+            for update in reversed(incident.updates)
+        ],
+    }
+
+
+def render_status_page(
+    state: FeedState, now: dt.datetime, locale: str, *, postcode: str | None = None
+) -> str:
+    current, upcoming = selected(state, now, None, None)
+    cutoff = now - dt.timedelta(days=HISTORY_DAYS)
+    history = [
+        i
+        for i in state.feed.incidents
+        if i.status is Status.RESOLVED and i.resolved_at is not None and i.resolved_at >= cutoff
+    ]
+    history.sort(key=lambda i: i.resolved_at or i.started_at, reverse=True)
+    search: dict[str, Any] | None = None
+    if postcode:
+        code = normalize_postcode(postcode)[:12]
+        search = {
+            "postcode": code,
+            "known": state.lookup.knows_postcode(code),
+            "incidents": [
+                _card(state, i, locale, now) for i in state.lookup.for_postcode(code, now)
+            ],
+        }
+    org = state.feed.organization
+    summary = statuspage_summary(state, now, locale)
+    context = {
+        "lang": locale,
+        "locales": org.locales,
+        "w": WORDS.get(locale, WORDS["en"]),
+        "organization": org.name.get(locale) or org.name[org.default_locale],
+        "contact": org.human_contact,
+        "hours": org.human_contact.hours.get(locale) or org.human_contact.hours[org.default_locale],
+        "current": [_card(state, i, locale, now) for i in current if i.kind is Kind.INCIDENT]
+        + [_card(state, i, locale, now) for i in current if i.kind is Kind.MAINTENANCE],
+        "upcoming": [_card(state, i, locale, now) for i in upcoming],
+        "history": [_card(state, i, locale, now) for i in history],
+        "components": summary["components"],
+        "indicator": summary["status"]["indicator"],
+        "search": search,
+        "revision": state.revision.number,
+    }
+    return TEMPLATES.get_template("status.html.j2").render(context)

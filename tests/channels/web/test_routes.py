@@ -1,0 +1,249 @@
+"""The public web over HTTP: banner caching and CORS, Statuspage shapes, Atom, SSE, the page."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.feed.changes import UpdateIncident
+from bot.feed.models import Status
+from bot.http.app import create_app
+from bot.service import FeedService
+from bot.settings import Settings
+from channels.web.export import export_static
+from tests.conftest import HOSTILE, NOON
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+Client = TestClient  # type: ignore[type-arg]
+MakeClient = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture
+async def client(aiohttp_client: MakeClient, service: FeedService) -> Client:
+    return await aiohttp_client(create_app(service, Settings()))
+
+
+async def test_banner_json_tells_the_area_its_incidents(client: Client) -> None:
+    response = await client.get("/banner.json?area=sol&lang=en")
+    assert response.status == 200
+    body = await response.json()
+    assert body["revision"] == 1 and body["lang"] == "en"
+    [incident] = body["incidents"]
+    assert incident["title"] == f'{HOSTILE} & "quotes"'  # data is data: escaping is the page's
+    assert incident["eta_text"] == "today at 6:00 PM"
+    assert incident["next_update_text"] == "today at 2:30 PM"
+    assert incident["workaround"].startswith("Keep the request receipt")
+    assert "Expected fix: today at 6:00 PM." in incident["text"]
+    assert incident["dismiss_key"].startswith("permits-down:")
+    north = await (await client.get("/banner.json?area=norte&lang=en")).json()
+    assert north["incidents"] == [] and [m["id"] for m in north["maintenance"]] == ["fibre-works"]
+    assert (await client.get("/banner.json?area=atlantis")).status == 404
+
+
+async def test_banner_language_follows_accept_language(client: Client) -> None:
+    english = await client.get("/banner.json", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert (await english.json())["lang"] == "en"
+    fallback = await client.get("/banner.json", headers={"Accept-Language": "fr-FR"})
+    assert (await fallback.json())["lang"] == "es"
+
+
+async def test_etag_and_304(client: Client) -> None:
+    first = await client.get("/banner.json?area=sol")
+    tag = first.headers["ETag"]
+    assert "max-age=15" in first.headers["Cache-Control"]
+    assert "stale-while-revalidate" in first.headers["Cache-Control"]
+    again = await client.get("/banner.json?area=sol", headers={"If-None-Match": tag})
+    assert again.status == 304 and await again.read() == b""
+    other = await client.get("/banner.json?area=norte", headers={"If-None-Match": tag})
+    assert other.status == 200
+
+
+async def test_etag_changes_with_a_revision(client: Client, service: FeedService) -> None:
+    tag = (await client.get("/banner.json")).headers["ETag"]
+    await service.apply(
+        UpdateIncident(id="permits-down", status=Status.MONITORING), author="a", source="api"
+    )
+    response = await client.get("/banner.json", headers={"If-None-Match": tag})
+    assert response.status == 200 and response.headers["ETag"] != tag
+
+
+async def test_cors_only_for_listed_origins(client: Client) -> None:
+    allowed = await client.get("/banner.json", headers={"Origin": "https://www.prueba.example"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://www.prueba.example"
+    assert "Origin" in allowed.headers["Vary"]
+    other = await client.get("/banner.json", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    preflight = await client.options(
+        "/banner.json",
+        headers={"Origin": "https://www.prueba.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert preflight.status == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://www.prueba.example"
+
+
+COMPONENT_KEYS = {
+    "id",
+    "name",
+    "status",
+    "created_at",
+    "updated_at",
+    "position",
+    "description",
+    "showcase",
+    "start_date",
+    "group_id",
+    "page_id",
+    "group",
+    "only_show_if_degraded",
+}
+INCIDENT_KEYS = {
+    "id",
+    "name",
+    "status",
+    "created_at",
+    "updated_at",
+    "monitoring_at",
+    "resolved_at",
+    "impact",
+    "shortlink",
+    "started_at",
+    "page_id",
+    "incident_updates",
+    "components",
+}
+
+
+async def test_statuspage_shapes(client: Client) -> None:
+    summary = await (await client.get("/api/v2/summary.json")).json()
+    assert set(summary) == {"page", "components", "incidents", "scheduled_maintenances", "status"}
+    assert {"id", "name", "url", "time_zone", "updated_at"} <= set(summary["page"])
+    for component in summary["components"]:
+        assert set(component) == COMPONENT_KEYS
+    statuses = {c["id"]: c["status"] for c in summary["components"]}
+    assert statuses == {"permits": "partial_outage", "fibre": "operational"}
+    [incident] = summary["incidents"]
+    assert set(incident) >= INCIDENT_KEYS
+    assert (incident["status"], incident["impact"]) == ("identified", "major")
+    update = incident["incident_updates"][0]
+    assert {"id", "status", "body", "incident_id", "created_at", "display_at"} <= set(update)
+    [maintenance] = summary["scheduled_maintenances"]
+    assert maintenance["status"] == "scheduled"
+    assert maintenance["scheduled_for"] == "2026-11-25T00:00:00+01:00"
+    assert summary["status"] == {"indicator": "major", "description": "Partial System Outage"}
+    status = await (await client.get("/api/v2/status.json")).json()
+    assert status["status"]["indicator"] == "major"
+    unresolved = await (await client.get("/api/v2/incidents/unresolved.json")).json()
+    assert [i["id"] for i in unresolved["incidents"]] == ["permits-down"]
+
+
+async def test_atom_feed_is_valid_xml_with_every_update(client: Client) -> None:
+    response = await client.get("/feed.atom?lang=en")
+    assert response.content_type == "application/atom+xml"
+    root = ET.fromstring(await response.read())
+    assert root.tag == f"{ATOM}feed"
+    assert root.find(f"{ATOM}id") is not None and root.find(f"{ATOM}updated") is not None
+    entries = root.findall(f"{ATOM}entry")
+    titles = [e.findtext(f"{ATOM}title") for e in entries]
+    assert f'{HOSTILE} & "quotes" — investigating' in titles  # escaped in, exact text out
+    for entry in entries:
+        for tag in ("id", "title", "updated"):
+            assert entry.find(f"{ATOM}{tag}") is not None
+
+
+async def read_events(response: Any, count: int) -> list[dict[str, str]]:
+    events: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    while len(events) < count:
+        line = (await asyncio.wait_for(response.content.readline(), 5)).decode().rstrip("\r\n")
+        if not line:
+            if current:
+                events.append(current)
+                current = {}
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(": ")
+        current[field] = value
+    return events
+
+
+async def test_events_tell_each_revision_and_resume(client: Client, service: FeedService) -> None:
+    response = await client.get("/events")
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    [first] = await read_events(response, 1)
+    assert (first["id"], first["event"], json.loads(first["data"])) == (
+        "1",
+        "revision",
+        {"revision": 1},
+    )
+    await service.apply(
+        UpdateIncident(id="permits-down", status=Status.MONITORING), author="a", source="api"
+    )
+    [second] = await read_events(response, 1)
+    assert second["id"] == "2"
+    response.close()
+    # A client that saw revision 1 reconnects: it is told of revision 2 at once.
+    resumed = await client.get("/events", headers={"Last-Event-ID": "1"})
+    [caught_up] = await read_events(resumed, 1)
+    assert caught_up["id"] == "2"
+    resumed.close()
+
+
+async def test_status_page_escapes_and_searches(client: Client) -> None:
+    response = await client.get("/status?lang=en&postcode=28014")
+    html = await response.text()
+    assert response.status == 200
+    assert "<script>alert(2)</script>" not in html and "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in html
+    assert "Incidents affecting 28014" in html
+    assert "today at 6:00 PM" in html and "Keep the request receipt" in html
+    assert "script-src" not in response.headers["Content-Security-Policy"]  # no script at all
+    unknown = await (await client.get("/status?lang=en&postcode=99999")).text()
+    assert "We do not know the postcode 99999" in unknown
+    spanish = await (await client.get("/status", headers={"Accept-Language": "es"})).text()
+    assert "Estado del servicio" in spanish and 'href="?lang=en"' in spanish
+
+
+async def test_export_static_writes_what_the_server_serves(
+    client: Client, service: FeedService, tmp_path: Path
+) -> None:
+    out = tmp_path / "public"
+    export_static(service.state, out, NOON)
+    served = await (await client.get("/banner.json?lang=es")).read()
+    assert (out / "banner.es.json").read_bytes() == served
+    assert (out / "banner.json").read_bytes() == served  # the default language
+    assert json.loads((out / "banner/sol.en.json").read_text())["incidents"][0]["id"] == (
+        "permits-down"
+    )
+    assert (out / "api/v2/summary.json").exists() and (out / "feed.atom").exists()
+    assert "&lt;script&gt;" in (out / "status.html").read_text(encoding="utf-8")
+    assert oct((out / "status.html").stat().st_mode & 0o777) == "0o644"
+
+
+async def test_banner_js_is_small_cached_and_exported(
+    client: Client, service: FeedService, tmp_path: Path
+) -> None:
+    response = await client.get("/banner.js")
+    body = await response.read()
+    assert response.status == 200 and response.content_type == "text/javascript"
+    assert len(body) < 10_000
+    assert b"attachShadow" in body and b"EventSource" in body and b"innerHTML" not in body
+    again = await client.get("/banner.js", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status == 304
+    export_static(service.state, tmp_path / "public", NOON)
+    assert (tmp_path / "public" / "banner.js").read_bytes() == body
+
+
+async def test_the_banner_is_built_once_a_minute_per_page(client: Client) -> None:
+    first = await client.get("/banner.json?area=sol&lang=es")
+    second = await client.get("/banner.json?area=sol&lang=es")
+    assert await first.read() == await second.read()
+    assert first.headers["ETag"] == second.headers["ETag"]

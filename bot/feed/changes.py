@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from bot.feed.models import Identifier, Kind, Severity, Status
-from bot.render.words import status_label
+from bot.words import status_label, words
 
 Texts = Annotated[
     dict[str, str], Field(description='Text per locale, e.g. {"es": "…", "en": "…"}.')
@@ -197,7 +197,7 @@ def _timeline_entry(
 
 def _default_message(status: Status, locale: str) -> str:
     label = status_label(status, locale)
-    return {"es": f"Nuevo estado: {label}."}.get(locale, f"New status: {label}.")
+    return words(locale)("timeline.new_status", label=label)
 
 
 def _open(

@@ -12,9 +12,9 @@ from typing import Any
 
 from bot.feed.models import INCIDENT_STATUSES, MAINTENANCE_STATUSES
 from bot.feed.yamlsource import PathItem, Problem, YamlDocument
+from bot.words import locales as builtin_locales
 
 # Locales whose built-in wording (templates, status words) ships with Unavoz.
-BUILTIN_LOCALES = frozenset({"es", "en"})
 
 Path = tuple[PathItem, ...]
 
@@ -287,8 +287,17 @@ def _check_locales(doc: YamlDocument, voices: Collection[str], problems: list[Pr
 def _check_builtin_wording(
     doc: YamlDocument, declared: set[str], voices: Collection[str], problems: list[Problem]
 ) -> None:
+    """A locale Unavoz has no words in cannot be told: say so rather than mix languages."""
+    known = builtin_locales()
     channels = doc.data.get("channels")
-    for locale in sorted(declared - BUILTIN_LOCALES):
+    for locale in sorted(declared - known):
+        problems.append(
+            doc.problem(
+                ("organization", "locales"),
+                f"Unavoz has no built-in words in {locale!r} (it speaks"
+                f" {', '.join(sorted(known))}): add bot/words/{locale}.yaml",
+            )
+        )
         for channel in voices:
             settings = channels.get(channel) if isinstance(channels, dict) else None
             templates = settings.get("templates") if isinstance(settings, dict) else None

@@ -22,8 +22,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.feed.models import Kind, Status
 from bot.render.when import say_when
-from bot.render.words import AND, MORE, NO_ETA, WEBSITE, status_label, word
 from bot.statement import Statement
+from bot.words import status_label, words
 
 ELLIPSIS = "…"
 # Free-text budgets tried in turn when a text is over its limit (None = untouched).
@@ -46,7 +46,7 @@ def shorten(text: str, limit: int | None) -> str:
 
 def speakable(text: str, locale: str) -> str:
     """Text a voice can say: no web addresses spelled out, one line."""
-    return _SPACES.sub(" ", _URL.sub(word(WEBSITE, locale), text)).strip()
+    return _SPACES.sub(" ", _URL.sub(words(locale)("facts.website"), text)).strip()
 
 
 def join_names(names: tuple[str, ...], locale: str, most: int) -> str:
@@ -57,10 +57,10 @@ def join_names(names: tuple[str, ...], locale: str, most: int) -> str:
     shown = list(names[:most]) if len(names) > most + 1 else list(names)
     rest = len(names) - len(shown)
     if rest:
-        shown.append(word(MORE, locale).format(n=rest))
+        shown.append(words(locale)("facts.more_areas", n=rest))
     if len(shown) == 1:
         return shown[0]
-    return f"{', '.join(shown[:-1])} {word(AND, locale)} {shown[-1]}"
+    return f"{', '.join(shown[:-1])} {words(locale)('facts.and')} {shown[-1]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +92,7 @@ def phrase_facts(statement: Statement, now: dt.datetime) -> Phrases:
         status=status_label(statement.status, statement.locale),
         eta=when(eta) if statement.status is not Status.RESOLVED else None,
         eta_passed=eta is not None and eta < now and statement.status is not Status.RESOLVED,
-        no_eta=word(NO_ETA, statement.locale),
+        no_eta=words(statement.locale)("facts.no_eta"),
         next_update=when(statement.next_update_by),
         started=when(statement.started_at) or "",
         resolved=when(statement.resolved_at),

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_skeleton, format_time
 
-from bot.render.words import AT_ONE, AT_TIME, TODAY, TOMORROW, YESTERDAY, word
+from bot.words import words
 
 
 def clock(moment: dt.datetime, locale: str, tz: ZoneInfo) -> str:
@@ -32,18 +32,19 @@ def say_when(moment: dt.datetime, now: dt.datetime, locale: str, tz: ZoneInfo) -
 def _say_when(moment: dt.datetime, today: dt.date, locale: str, tz: ZoneInfo) -> str:
     local = moment.astimezone(tz)
     days = (local.date() - today).days
+    say = words(locale)
     if days == 0:
-        day = word(TODAY, locale)
+        day = say("when.today")
     elif days == 1:
-        day = word(TOMORROW, locale)
+        day = say("when.tomorrow")
     elif days == -1:
-        day = word(YESTERDAY, locale)
+        day = say("when.yesterday")
     elif 1 < days < 7:
         day = format_date(local, "EEEE", locale=locale)
     elif local.year == today.year:
         day = format_skeleton("MMMMd", local, locale=locale)
     else:
         day = format_date(local, "long", locale=locale)
-    # Spanish says "a la 1:30" but "a las 13:30"; AT_ONE exists only where a language needs it.
-    joiner = word(AT_ONE if local.hour == 1 else AT_TIME, locale)
+    # Spanish says "a la 1:30" but "a las 13:30" (English says "at" for both).
+    joiner = say("when.at_one" if local.hour == 1 else "when.at_time")
     return f"{day} {joiner} {clock(local, locale, tz)}"

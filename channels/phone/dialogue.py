@@ -15,50 +15,13 @@ from bot.channel import options_of
 from bot.feed.models import HumanContact, Kind
 from bot.render.engine import shorten, speakable
 from bot.state import FeedState
+from bot.words import words
 from channels.phone.options import PhoneOptions
 
 # What a general announcement may take: about 20 seconds of speech.
 GENERAL_MAX_CHARS = 300
 POSTCODE_DIGITS = 5
 
-WORDS: dict[str, dict[str, str]] = {
-    "es": {
-        "none": "En este momento no tenemos ninguna incidencia abierta.",
-        "some": "Le informamos de {count} incidencias en curso: {titles}.",
-        "one": "Le informamos de una incidencia en curso: {titles}.",
-        "menu": "Para información de su zona, marque su código postal. "
-        "Para hablar con una persona, pulse cero.",
-        "other_language": "For English, press nine.",
-        "area_menu": "Para volver a escuchar, pulse almohadilla. "
-        "Para hablar con una persona, pulse cero.",
-        "callback_offer": "Para que le llamemos cuando se resuelva, pulse uno.",
-        "callback_done": "Le llamaremos cuando se resuelva, o si pasa la hora prevista sin "
-        "resolverse. Gracias por su paciencia.",
-        "unknown_postcode": "No reconocemos el código postal {digits}.",
-        "nothing_here": "Ninguna incidencia afecta ahora a su zona.",
-        "connecting": "Le pasamos con una persona.",
-        "closed": "Ahora no hay nadie para atenderle. Nuestro horario es {hours}.",
-        "no_input": "No hemos recibido ninguna tecla.",
-        "goodbye": "Gracias por llamar. Adiós.",
-    },
-    "en": {
-        "none": "There are no open incidents right now.",
-        "some": "There are {count} incidents right now: {titles}.",
-        "one": "There is one incident right now: {titles}.",
-        "menu": "For news of your area, key in your postcode. To talk to a person, press zero.",
-        "other_language": "Para español, pulse nueve.",
-        "area_menu": "To hear it again, press the hash key. To talk to a person, press zero.",
-        "callback_offer": "To be called back when it is fixed, press one.",
-        "callback_done": "We will call you back when it is fixed, or if the expected time "
-        "passes without a fix. Thank you for your patience.",
-        "unknown_postcode": "We do not recognise the postcode {digits}.",
-        "nothing_here": "No incident affects your area right now.",
-        "connecting": "Connecting you to a person.",
-        "closed": "Nobody can take your call right now. Our hours are {hours}.",
-        "no_input": "We did not receive any key.",
-        "goodbye": "Thank you for calling. Goodbye.",
-    },
-}
 LANGUAGE_TAGS = {"es": "es-ES", "en": "en-GB"}
 
 
@@ -96,7 +59,7 @@ class Links:
 
 
 def _words(locale: str) -> dict[str, str]:
-    return WORDS.get(locale) or WORDS["en"]
+    return words(locale).section("phone")
 
 
 def _voice(state: FeedState, locale: str) -> str | None:

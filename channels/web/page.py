@@ -12,70 +12,10 @@ from bot.feed.models import Incident, Kind, Status
 from bot.render.engine import phrase_facts
 from bot.render.when import say_when
 from bot.state import FeedState
+from bot.words import words
 from channels.web.views import selected, statuspage_summary
 
 HISTORY_DAYS = 14
-
-WORDS: dict[str, dict[str, str]] = {
-    "es": {
-        "title": "Estado del servicio",
-        "all_good": "Todos los servicios funcionan con normalidad.",
-        "current": "Incidencias en curso",
-        "maintenance": "Mantenimiento programado",
-        "history": "Incidencias recientes",
-        "services": "Servicios",
-        "search": "Buscar por código postal",
-        "search_button": "Buscar",
-        "postcode": "Código postal",
-        "affects": "Incidencias que afectan a {postcode}",
-        "none_affects": "Ninguna incidencia afecta ahora a {postcode}.",
-        "unknown": "No conocemos el código postal {postcode}; mire la lista completa abajo.",
-        "areas": "Zonas",
-        "eta": "Solución prevista",
-        "next_update": "Próxima actualización",
-        "workaround": "Mientras tanto",
-        "human": "Hablar con una persona",
-        "timeline": "Historial",
-        "window": "Ventana",
-        "resolved": "Resuelto",
-        "since": "Desde",
-        "operational": "funciona",
-        "degraded_performance": "funciona con lentitud",
-        "partial_outage": "fallo parcial",
-        "major_outage": "caído",
-        "under_maintenance": "en mantenimiento",
-        "language": "Idioma",
-    },
-    "en": {
-        "title": "Service status",
-        "all_good": "All services are working normally.",
-        "current": "Current incidents",
-        "maintenance": "Scheduled maintenance",
-        "history": "Recent incidents",
-        "services": "Services",
-        "search": "Search by postcode",
-        "search_button": "Search",
-        "postcode": "Postcode",
-        "affects": "Incidents affecting {postcode}",
-        "none_affects": "No incident affects {postcode} right now.",
-        "unknown": "We do not know the postcode {postcode}; see the full list below.",
-        "areas": "Areas",
-        "eta": "Expected fix",
-        "next_update": "Next update",
-        "workaround": "Meanwhile",
-        "human": "Talk to a person",
-        "timeline": "Timeline",
-        "window": "Window",
-        "resolved": "Resolved",
-        "since": "Since",
-        "operational": "operational",
-        "degraded_performance": "degraded performance",
-        "partial_outage": "partial outage",
-        "major_outage": "major outage",
-        "under_maintenance": "under maintenance",
-        "language": "Language",
-    },
-}
 
 TEMPLATES = Environment(
     loader=PackageLoader("channels.web", "templates"),
@@ -137,7 +77,7 @@ def render_status_page(
     context = {
         "lang": locale,
         "locales": org.locales,
-        "w": WORDS.get(locale, WORDS["en"]),
+        "w": words(locale).section("web"),
         "organization": org.name.get(locale) or org.name[org.default_locale],
         "contact": org.human_contact,
         "hours": org.human_contact.hours.get(locale) or org.human_contact.hours[org.default_locale],

@@ -20,6 +20,7 @@ from bot.feed.models import Feed, Incident, Kind, Severity, Status
 from bot.render.engine import phrase_facts
 from bot.state import FeedState
 from bot.statement import Statement
+from bot.words import status_label
 
 ATOM = "http://www.w3.org/2005/Atom"
 
@@ -316,7 +317,6 @@ def atom(state: FeedState, locale: str, self_url: str) -> bytes:
 
 
 def phrase_status(statement: Statement, status: Status) -> str:
-    from bot.render.words import status_label
 
     return status_label(status, statement.locale)
 

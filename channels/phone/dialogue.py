@@ -8,11 +8,13 @@ same facts as the banner for their area.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from bot import conversation
 from bot.channel import options_of
-from bot.feed.models import HumanContact, Kind
+from bot.feed.models import Incident, Kind
 from bot.render.engine import shorten, speakable
 from bot.state import FeedState
 from bot.words import words
@@ -117,29 +119,23 @@ def welcome(
     )
 
 
-def is_open(contact: HumanContact, now: dt.datetime, tz: dt.tzinfo) -> bool:
-    """Whether someone answers now (no opening hours listed: always)."""
-    if not contact.opening_hours:
-        return True
-    local = now.astimezone(tz)
-    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
-    return any(
-        day in slot.days and slot.opens <= local.time() < slot.closes
-        for slot in contact.opening_hours
-    )
-
-
-def human(state: FeedState, locale: str, now: dt.datetime, base: Links) -> Step:
-    org = state.feed.organization
-    contact = org.human_contact
+def human(
+    state: FeedState,
+    locale: str,
+    now: dt.datetime,
+    base: Links,
+    incidents: Sequence[Incident] = (),
+) -> Step:
+    """Put the caller through to a person: the desk of the service they just heard about
+    (the same contact every channel gives), or say when it opens."""
+    desk = conversation.contact(state, incidents, locale, now)
     words = _words(locale)
-    if is_open(contact, now, org.tz):
-        return Step(locale, _voice(state, locale), say=[words["connecting"]], dial=contact.phone)
-    hours = contact.hours.get(locale) or contact.hours[org.default_locale]
+    if desk.open_now:
+        return Step(locale, _voice(state, locale), say=[words["connecting"]], dial=desk.phone)
     return Step(
         locale,
         _voice(state, locale),
-        say=[words["closed"].format(hours=hours), words["goodbye"]],
+        say=[words["closed"].format(hours=desk.hours), words["goodbye"]],
         hangup=True,
     )
 
@@ -217,7 +213,7 @@ def area_menu(
     callbacks: bool = False,
 ) -> Step:
     if digits == "0":
-        return human(state, locale, now, base)
+        return human(state, locale, now, base, state.lookup.for_postcode(postcode, now))
     return area(state, locale, postcode, now, base, callbacks=callbacks)
 
 

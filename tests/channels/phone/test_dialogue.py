@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
-from bot.feed.loader import LoadedFeed
+from bot.conversation import is_open
+from bot.feed.loader import LoadedFeed, load_feed
 from bot.feed.models import HumanContact
 from bot.state import FeedState
 from bot.store import RevisionRecord
-from channels.phone.dialogue import general, is_open
+from channels.phone.dialogue import Links, area_menu, general
 from tests.conftest import MADRID, NOON
 
+# The example feed's first evening: the general line (8 to 20) closed, the fibre desk open.
+NIGHT = dt.datetime(2026, 11, 24, 22, 0, tzinfo=MADRID)
 CONTACT = HumanContact.model_validate(
     {
         "phone": "010",
@@ -45,3 +49,14 @@ def test_the_general_announcement_stays_short_with_many_long_titles(
     record = RevisionRecord(1, loaded.content_hash, "t", "file", NOON, text)
     said = general(FeedState.build(loaded, record), "es", NOON)
     assert len(said) <= 300 and said.startswith("Le informamos de una incidencia en curso")
+
+
+def test_pressing_zero_after_an_area_reaches_the_desk_just_announced() -> None:
+    """A caller in 28029 hears about the fibre outage, whose desk answers day and night:
+    0 dials that desk, at night too, not the general line that is closed."""
+    loaded = load_feed(Path(__file__).parents[3] / "status_feed.yaml")
+    state = FeedState.build(loaded, RevisionRecord(1, "h", "t", "file", NIGHT, loaded.text))
+    step = area_menu(state, "en", "28029", "0", NIGHT, Links())
+    assert step.dial == "+34 900 100 200" and not step.hangup
+    general_line = area_menu(state, "en", "28012", "0", NIGHT, Links())  # the permits desk
+    assert general_line.dial is None and general_line.hangup

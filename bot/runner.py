@@ -72,7 +72,11 @@ class Unavoz:
         registry = registry or default_registry()
         adapters = build_adapters(settings, registry)
         service = FeedService(
-            settings.feed, store, planner=Planner(adapters), clock=clock or Clock()
+            settings.feed,
+            store,
+            planner=Planner(adapters),
+            clock=clock or Clock(),
+            registry=registry,
         )
         postgres = isinstance(store, PostgresStore)
         # With several instances a dead one's claims wait out their lease; keep it short.

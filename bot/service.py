@@ -23,6 +23,7 @@ from bot import metrics
 from bot.delivery.model import NewDelivery
 from bot.feed.changes import Change, apply_change
 from bot.feed.loader import LoadedFeed, parse_feed
+from bot.registry import Registry, default_registry
 from bot.feed.yamlsource import FeedError, Problem
 from bot.state import FeedState
 from bot.store import RevisionRecord, Store
@@ -72,17 +73,26 @@ class FeedService:
         *,
         clock: Callable[[], dt.datetime] = utcnow,
         planner: Planner | None = None,
+        registry: Registry | None = None,
     ) -> None:
         self.feed_path = Path(feed_path)
         self.store = store
         self.clock = clock
         self.planner = planner
+        # The channels whose options the feed may hold and whose voices render it.
+        self.registry = registry or default_registry()
         self._state: FeedState | None = None
         self._listeners: list[Listener] = []
         # One writer at a time across processes (CLI + server) for read-modify-write changes.
         self._file_lock = AsyncFileLock(str(self.feed_path) + ".lock")
         self._reload_lock = asyncio.Lock()
         self.last_problems: list[Problem] = []
+
+    def _parse(self, text: str, file: str) -> LoadedFeed:
+        return parse_feed(text, file, self.registry)
+
+    def _build(self, loaded: LoadedFeed, record: RevisionRecord) -> FeedState:
+        return FeedState.build(loaded, record, self.registry.renderers)
 
     @property
     def state(self) -> FeedState:
@@ -111,8 +121,8 @@ class FeedService:
                 latest.number,
                 error,
             )
-            loaded = parse_feed(latest.document, f"{self.feed_path} (revision {latest.number})")
-            await self._adopt(FeedState.build(loaded, latest))
+            loaded = self._parse(latest.document, f"{self.feed_path} (revision {latest.number})")
+            await self._adopt(self._build(loaded, latest))
             return self.state
 
     async def reload_from_file(self, *, author: str = "file", source: str = "file") -> FeedState:
@@ -125,7 +135,7 @@ class FeedService:
             if self._state is not None and self._state.loaded.text == text:
                 return self._state
             try:
-                loaded = parse_feed(text, str(self.feed_path))
+                loaded = self._parse(text, str(self.feed_path))
             except FeedError as error:
                 self.last_problems = error.problems
                 metrics.FEED_REJECTED.labels(source=source).inc()
@@ -134,7 +144,7 @@ class FeedService:
             record, created, state = await self._record(loaded, author=author, source=source)
             if created:
                 log.info("revision %d from %s by %s", record.number, source, author)
-            return await self._adopt(state or FeedState.build(loaded, record))
+            return await self._adopt(state or self._build(loaded, record))
 
     async def apply(self, change: Change, *, author: str, source: str) -> FeedState:
         """Apply an operator's change: validate, record the revision, rewrite the file atomically.
@@ -145,7 +155,7 @@ class FeedService:
             text = await asyncio.to_thread(self.feed_path.read_text, encoding="utf-8")
             new_text = apply_change(text, change, author=author, now=self.clock())
             try:
-                loaded = parse_feed(new_text, str(self.feed_path))
+                loaded = self._parse(new_text, str(self.feed_path))
             except FeedError:
                 metrics.FEED_REJECTED.labels(source=source).inc()
                 raise
@@ -165,7 +175,7 @@ class FeedService:
             source,
         )
         async with self._reload_lock:
-            return await self._adopt(state or FeedState.build(loaded, record))
+            return await self._adopt(state or self._build(loaded, record))
 
     async def _record(
         self,
@@ -181,7 +191,7 @@ class FeedService:
         async def plan(
             previous: RevisionRecord | None, record: RevisionRecord
         ) -> list[NewDelivery]:
-            current = FeedState.build(loaded, record)
+            current = self._build(loaded, record)
             built.append(current)
             if self.planner is None:
                 return []
@@ -198,7 +208,7 @@ class FeedService:
         if self._state is not None and self._state.revision.number == record.number:
             return self._state
         try:
-            return FeedState.build(parse_feed(record.document, f"revision {record.number}"), record)
+            return self._build(self._parse(record.document, f"revision {record.number}"), record)
         except FeedError:  # an old revision valid under older rules: plan as if new
             return None
 
@@ -207,13 +217,13 @@ class FeedService:
         latest = await self.store.latest_revision()
         if latest is None or (self._state and self._state.revision.number >= latest.number):
             return None
-        loaded = parse_feed(latest.document, str(self.feed_path))
+        loaded = self._parse(latest.document, str(self.feed_path))
         async with self._file_lock:
             current = await asyncio.to_thread(_read_or_none, self.feed_path)
             if current != latest.document:
                 await asyncio.to_thread(write_atomically, self.feed_path, latest.document)
         async with self._reload_lock:
-            return await self._adopt(FeedState.build(loaded, latest))
+            return await self._adopt(self._build(loaded, latest))
 
     async def _adopt(self, state: FeedState) -> FeedState:
         if self._state is not None and self._state.revision.number >= state.revision.number:

@@ -50,9 +50,9 @@ CALLBACK_ANSWER_MAX_LENGTH = 200
 
 
 class Limit(NamedTuple):
-    """At most `count` messages in any window of `seconds`."""
+    """At most `messages` messages in any window of `seconds`."""
 
-    count: int
+    messages: int
     seconds: float
 
 
@@ -487,7 +487,7 @@ class TelegramStandIn:
         if markup is not None:
             message["reply_markup"] = markup
         replied = (params.get("reply_parameters") or {}).get("message_id")
-        if (chat["id"], replied) in bot.messages:
+        if isinstance(replied, int) and (chat["id"], replied) in bot.messages:
             message["reply_to_message"] = bot.messages[(chat["id"], replied)]
         bot.messages[(chat["id"], message["message_id"])] = message
         bot.sent.append(Sent(time.monotonic(), chat["id"]))
@@ -812,15 +812,15 @@ class TelegramStandIn:
             kind = self.chats[chat_id]["type"] if chat_id in self.chats else "private"
             limit = PRIVATE_CHAT_LIMIT if kind == "private" else GROUP_CHAT_LIMIT
             most = self.most_in_window(limit.seconds, chat_id=chat_id, token=token)
-            if most > limit.count:
+            if most > limit.messages:
                 found.append(
                     f"chat {chat_id} ({kind}): {most} messages within {limit.seconds:g} s, "
-                    f"limit {limit.count}"
+                    f"limit {limit.messages}"
                 )
         most = self.most_in_window(BOT_LIMIT.seconds, token=token)
-        if most > BOT_LIMIT.count:
+        if most > BOT_LIMIT.messages:
             found.append(
-                f"bot: {most} messages within {BOT_LIMIT.seconds:g} s, limit {BOT_LIMIT.count}"
+                f"bot: {most} messages within {BOT_LIMIT.seconds:g} s, limit {BOT_LIMIT.messages}"
             )
         return found
 
@@ -902,7 +902,7 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
         else:
             form = await request.post()
             for name, value in form.items():
-                params[name] = value if isinstance(value, str) else f"<file {value.filename}>"
+                params[name] = value if isinstance(value, str) else "<a file>"
     return params
 
 
@@ -1055,9 +1055,9 @@ def _most_in_window(times: list[float], seconds: float) -> int:
 def _wait_for(times: list[float], limit: Limit, now: float) -> float:
     """How long until one more message fits in `limit`; 0 when it fits now."""
     recent = sorted(at for at in times if now - at < limit.seconds)
-    if len(recent) < limit.count:
+    if len(recent) < limit.messages:
         return 0.0
-    return recent[len(recent) - limit.count] + limit.seconds - now
+    return recent[len(recent) - limit.messages] + limit.seconds - now
 
 
 def _error(error: ApiError) -> web.Response:

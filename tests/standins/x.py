@@ -195,9 +195,12 @@ class Problem(Exception):
         super().__init__(detail)
         self.status = status
         self.headers = headers
-        self.body: dict[str, Any] = {"title": title, "detail": detail, "type": kind}
-        if kind == "about:blank":
-            self.body["status"] = status
+        self.body: dict[str, Any] = {
+            "title": title,
+            "detail": detail,
+            "type": kind,
+            "status": status,
+        }
         if errors is not None:
             self.body = {"errors": errors, **self.body}
 
@@ -288,7 +291,7 @@ class XStandIn:
 
     async def start(self) -> XStandIn:
         app = web.Application()
-        routes: list[tuple[str, str, str, Handler]] = [
+        routes: list[tuple[str, str, Literal["user", "any"], Handler]] = [
             ("GET", "/2/users/me", "user", self._me),
             ("POST", "/2/tweets", "user", self._create),
             ("DELETE", "/2/tweets/{id}", "user", self._delete),

@@ -85,6 +85,20 @@ async def test_get_me_is_the_bot_of_the_token(standin: TelegramStandIn, bot: Bot
     assert all(call.token == DEFAULT_TOKEN and call.status == 200 for call in standin.calls)
 
 
+async def test_each_token_is_its_own_bot() -> None:
+    async with (
+        TelegramStandIn(tokens=("111:staff", "222:customers")) as standin,
+        Bot("111:staff", base_url=standin.base_url) as staff,
+        Bot("222:customers", base_url=standin.base_url) as customers,
+    ):
+        standin.queue_message(PRIVATE, "hola", token="222:customers")
+        assert await staff.get_updates() == ()
+        assert len(await customers.get_updates()) == 1
+        sent = await staff.send_message(GROUP, "aviso")
+        assert sent.from_user is not None and sent.from_user.id == 111
+    assert standin.messages(GROUP, "111:staff") and not standin.messages(GROUP, "222:customers")
+
+
 @pytest.mark.parametrize(("token", "status"), [("999:unknown", 401), ("not-a-token", 404)])
 async def test_a_bad_token_is_invalid_token(
     standin: TelegramStandIn, token: str, status: int

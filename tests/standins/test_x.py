@@ -185,9 +185,12 @@ async def test_x_refuses_a_post_too_long_or_replying_to_nothing(client: XApiClie
     assert raised.value.api_messages == ["The `text` field is required to create a Tweet."]
 
 
-async def test_mentions_since_id_with_their_authors(standin: XStandIn, client: XApiClient) -> None:
+async def test_mentions_since_id_with_their_authors(
+    standin: XStandIn, client: XApiClient, clock: Clock
+) -> None:
     me = standin.account["id"]
-    old = standin.add_mention("vecino_luis", "¿hay multas hoy?")
+    morning = dt.datetime(2026, 11, 24, 9, 5, tzinfo=dt.UTC)
+    old = standin.add_mention("vecino_luis", "¿hay multas hoy?", created_at=morning)
     standin.add_mention("vecina_ana", "@UNAVOZ_status ¿cuándo vuelve el permiso?")
     standin.add_mention("vecino_luis", "sigue sin funcionar", in_reply_to=old.id)
     await client.create_tweet(text="Una respuesta nuestra no es una mención")
@@ -205,7 +208,11 @@ async def test_mentions_since_id_with_their_authors(standin: XStandIn, client: X
         "@UNAVOZ_status ¿cuándo vuelve el permiso?",
     ]
     assert page.data[0].conversation_id == int(old.id)
-    assert page.data[0].created_at.tzinfo is not None
+    assert page.data[0].created_at == dt.datetime.fromtimestamp(clock.now, dt.UTC)
+    earlier = await client.get_users_mentions(
+        me, until_id=page.data[1].id, tweet_fields="created_at"
+    )
+    assert [tweet.created_at for tweet in earlier.data] == [morning]
     assert {user.username for user in page.includes["users"]} == {"vecino_luis", "vecina_ana"}
     assert page.meta == {
         "result_count": 2,

@@ -20,6 +20,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from bot.delivery.adapter import ChannelAdapter
+from bot.dispatch import Dispatcher
 from bot.feed.models import Feed, NoOptions
 from bot.render.renderer import ChannelRenderer
 from bot.settings import EnvSection, Settings
@@ -46,6 +47,8 @@ class ChannelContext:
     adapters: list[ChannelAdapter] = field(default_factory=list)
     # Tell the delivery engine that new deliveries are waiting (rather than at its next poll).
     wake: Callable[[], None] = lambda: None
+    # Where the channel's handlers of inbound events are registered (see `setup`).
+    dispatcher: Dispatcher = field(default_factory=Dispatcher)
 
 
 class Channel:
@@ -74,8 +77,9 @@ class Channel:
     def setup_http(self, app: web.Application, context: ChannelContext) -> None:
         """Add this channel's routes (or sub-applications) to the server's application."""
 
-    def jobs(self, context: ChannelContext, scheduler: Scheduler) -> None:
-        """Add this channel's periodic or timed jobs to the one scheduler."""
+    def setup(self, context: ChannelContext, scheduler: Scheduler) -> None:
+        """At start: add this channel's periodic or timed jobs to the one scheduler, and its
+        handlers of what people send to `context.dispatcher`."""
 
 
 def options_of(feed: Feed, name: str, model: type[OptionsT]) -> OptionsT:

@@ -33,3 +33,9 @@ CHANNEL_STATE = Gauge(
 OVERDUE_UPDATES = Gauge(
     "unavoz_overdue_updates", "Open incidents whose promised next update is overdue."
 )
+INBOUND = Counter(
+    "unavoz_inbound_total", "Messages, buttons and mentions received, by channel.", ["channel"]
+)
+INBOUND_FAILED = Counter(
+    "unavoz_inbound_failed_total", "Inbound events whose handler failed.", ["channel"]
+)

@@ -21,6 +21,7 @@ from bot.feed.loader import load_feed
 from bot.feed.yamlsource import FeedError
 from bot.http.app import create_app
 from bot.jobs import schedule_core_jobs
+from bot.listeners import Listeners
 from bot.registry import Registry, default_registry
 from bot.runtime import settle_heap
 from bot.scheduler import Scheduler
@@ -58,6 +59,7 @@ class Unavoz:
     engine: DeliveryEngine
     scheduler: Scheduler
     context: ChannelContext
+    listeners: Listeners
 
     @classmethod
     def build(
@@ -87,12 +89,20 @@ class Unavoz:
         context = ChannelContext(settings, store, service, service.clock, adapters, engine.wake)
         schedule_core_jobs(scheduler, service, [a.name for a in adapters])
         for channel in registry.channels:
-            channel.jobs(context, scheduler)
-        return cls(settings, store, registry, adapters, service, engine, scheduler, context)
+            channel.setup(context, scheduler)
+        listeners = Listeners(adapters, context.dispatcher)
+        scheduler.on_role(listeners.on_role)
+        return cls(
+            settings, store, registry, adapters, service, engine, scheduler, context, listeners
+        )
 
     def http_app(self) -> web.Application:
         return create_app(
-            self.service, self.settings, adapters=self.adapters, registry=self.registry
+            self.service,
+            self.settings,
+            adapters=self.adapters,
+            registry=self.registry,
+            context=self.context,
         )
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -117,6 +127,7 @@ class Unavoz:
                 asyncio.create_task(watch_feed(self.service, stop), name="feed-watcher"),
                 asyncio.create_task(self.engine.run(stop), name="delivery"),
                 asyncio.create_task(self.scheduler.run(stop), name="scheduler"),
+                asyncio.create_task(self.listeners.run(stop), name="listeners"),
             ]
             try:
                 await stop.wait()

@@ -23,8 +23,8 @@ from bot import metrics
 from bot.delivery.model import NewDelivery
 from bot.feed.changes import Change, apply_change
 from bot.feed.loader import LoadedFeed, parse_feed
-from bot.registry import Registry, default_registry
 from bot.feed.yamlsource import FeedError, Problem
+from bot.registry import Registry, default_registry
 from bot.state import FeedState
 from bot.store import RevisionRecord, Store
 

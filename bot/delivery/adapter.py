@@ -1,4 +1,5 @@
-"""What a delivering channel is: its limits, its targets, its payload, and how it sends.
+"""What a delivering channel is: its limits, its targets, its payload, how it sends, and
+how it listens.
 
 The engine (`bot/delivery/engine.py`) owns retries, throttling and idempotency;
 an adapter only says who to tell (`targets`), what (`payload`, made from the
@@ -8,6 +9,7 @@ renderers' words) and how one message goes out (`deliver`), raising
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, ClassVar, Self
 
 from bot.delivery.model import Delivery, Limit
 from bot.feed.models import Incident
+from bot.inbound import Dispatch
 
 if TYPE_CHECKING:
     from bot.state import FeedState
@@ -38,6 +41,9 @@ class ChannelAdapter:
     concurrency: ClassVar[int] = 32
     # Deliveries claimed from the outbox per round.
     batch: ClassVar[int] = 256
+    # Whether only one instance at a time may listen (Telegram's getUpdates answers a second
+    # poller 409; X's mentions would be read twice): it listens under the scheduler role.
+    unique_listener: ClassVar[bool] = True
 
     def targets(self, state: FeedState, incident: Incident) -> Sequence[Target]:
         """Who must hear about `incident` in this revision (pure: no I/O)."""
@@ -57,6 +63,15 @@ class ChannelAdapter:
 
     async def deliver(self, delivery: Delivery) -> None:
         raise NotImplementedError
+
+    @property
+    def receives(self) -> bool:
+        """Whether this adapter listens for what people send (it overrides `listen`)."""
+        return type(self).listen is not ChannelAdapter.listen
+
+    async def listen(self, dispatch: Dispatch, stop: asyncio.Event) -> None:
+        """Receive what people send this channel, hand each event to `dispatch`, until
+        `stop` is set. A channel that receives nothing does not override it."""
 
     async def __aenter__(self) -> Self:
         await self.start()

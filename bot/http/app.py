@@ -86,6 +86,7 @@ def create_app(
     adapters: Sequence[ChannelAdapter] = (),
     channels: Sequence[str] | None = None,
     registry: Registry | None = None,
+    context: ChannelContext | None = None,
 ) -> web.Application:
     """The server's application. `adapters`: the delivering channels of this deployment
     (their names are the ones `/consistency` reports, unless `channels` says otherwise)."""
@@ -99,7 +100,8 @@ def create_app(
     app.router.add_get("/consistency", consistency_endpoint)
     admin.setup(app)
     console.setup(app)
-    context = ChannelContext(settings, service.store, service, service.clock, list(adapters))
+    if context is None:
+        context = ChannelContext(settings, service.store, service, service.clock, list(adapters))
     for channel in registry.channels:
         channel.setup_http(app, context)
     return app

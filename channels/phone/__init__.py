@@ -57,7 +57,7 @@ class PhoneChannel(Channel):
         calls_back = any(isinstance(a, PhoneCallbacks) for a in context.adapters)
         routes.setup(app, signing, callbacks=calls_back)
 
-    def jobs(self, context: ChannelContext, scheduler: Scheduler) -> None:
+    def setup(self, context: ChannelContext, scheduler: Scheduler) -> None:
         service = context.service
         prompts = self._settings(context.settings).prompts_dir
         if prompts:

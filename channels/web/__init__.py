@@ -41,7 +41,7 @@ class WebChannel(Channel):
     def export_static(self, state: FeedState, directory: Path, now: dt.datetime) -> list[Path]:
         return export_static(state, directory, now)
 
-    def jobs(self, context: ChannelContext, scheduler: Scheduler) -> None:
+    def setup(self, context: ChannelContext, scheduler: Scheduler) -> None:
         directory = context.settings.section(self.name, WebSettings).export_static
         if not directory:
             return

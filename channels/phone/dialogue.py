@@ -1,8 +1,9 @@
 """The phone dialogue as data: what the line says and asks at each step, whatever the platform.
 
-`Step`s are rendered as TwiML (`twiml.py`) or VoiceXML (`vxml.py`), so a caller on
-Twilio and a caller on another IVR hear the same words — the IVR renderer's, the
-same facts as the banner for their area.
+`Step`s are rendered as TwiML or VoiceXML (`markup.py`), so a caller on Twilio and a
+caller on another IVR hear the same words — the IVR renderer's, the same facts as
+the banner for their area. What callers are told about their area and who answers
+when they press 0 come from the channel-neutral conversation (`bot.conversation`).
 """
 
 from __future__ import annotations

@@ -7,10 +7,17 @@ from typing import ClassVar
 from pydantic import Field, SecretStr
 
 from bot.channel import Channel, missing
+from bot.delivery.model import Limit
 from bot.render.renderer import ChannelRenderer
 from bot.settings import EnvSection, Settings
 from channels.telegram.customer import CustomerRenderer
 from channels.telegram.staff import StaffRenderer
+
+# Telegram's own limits, which its adapters hand to the engine to enforce (a target's own
+# limit for chats): 30 messages a second per bot, 20 a minute per group, 1 a second per chat.
+BOT_LIMIT = Limit(30, 1.0)
+GROUP_LIMIT = Limit(20, 60.0)
+CHAT_LIMIT = Limit(1, 1.0)
 
 
 class TelegramSettings(EnvSection):

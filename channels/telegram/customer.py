@@ -12,5 +12,3 @@ class CustomerRenderer(ChannelRenderer):
     templates_package: ClassVar[str] = "channels.telegram"
     # Telegram allows 4096; a reply a person reads on a phone should be far shorter.
     max_length: ClassVar[int] = 1200
-    messages_per_second: ClassVar[float] = 30.0
-    private_chat_messages_per_second: ClassVar[float] = 1.0

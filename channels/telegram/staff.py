@@ -12,5 +12,3 @@ class StaffRenderer(ChannelRenderer):
     templates_package: ClassVar[str] = "channels.telegram"
     max_length: ClassVar[int] = 4096  # Telegram's limit for one message
     internal: ClassVar[bool] = True
-    messages_per_second: ClassVar[float] = 30.0
-    group_messages_per_minute: ClassVar[int] = 20

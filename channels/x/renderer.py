@@ -36,7 +36,6 @@ class XRenderer(ChannelRenderer):
     templates_package: ClassVar[str] = "channels.x"
     single_line: ClassVar[bool] = True
     max_length: ClassVar[int] = 280
-    posts_per_15_minutes: ClassVar[int] = 100
 
     def length(self, text: str) -> int:
         return x_length(text)

@@ -39,3 +39,6 @@ INBOUND = Counter(
 INBOUND_FAILED = Counter(
     "unavoz_inbound_failed_total", "Inbound events whose handler failed.", ["channel"]
 )
+EDGES_TOLD = Counter(
+    "unavoz_time_edges_total", "Time edges told (promises that fell due).", ["edge"]
+)

@@ -30,6 +30,7 @@ from bot.settings import Settings
 from bot.store import Store, open_store
 from bot.store.postgres import PostgresStore
 from bot.tasks import settle
+from bot.timekeeper import Timekeeper
 from bot.watcher import watch_feed
 
 log = logging.getLogger("unavoz")
@@ -60,6 +61,7 @@ class Unavoz:
     scheduler: Scheduler
     context: ChannelContext
     listeners: Listeners
+    timekeeper: Timekeeper
 
     @classmethod
     def build(
@@ -88,12 +90,23 @@ class Unavoz:
         scheduler = Scheduler(postgres_url=settings.database_url if postgres else None)
         context = ChannelContext(settings, store, service, service.clock, adapters, engine.wake)
         schedule_core_jobs(scheduler, service, [a.name for a in adapters])
+        timekeeper = Timekeeper(service)
+        timekeeper.schedule(scheduler)
         for channel in registry.channels:
             channel.setup(context, scheduler)
         listeners = Listeners(adapters, context.dispatcher)
         scheduler.on_role(listeners.on_role)
         return cls(
-            settings, store, registry, adapters, service, engine, scheduler, context, listeners
+            settings,
+            store,
+            registry,
+            adapters,
+            service,
+            engine,
+            scheduler,
+            context,
+            listeners,
+            timekeeper,
         )
 
     def http_app(self) -> web.Application:

@@ -12,7 +12,17 @@ import json
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from bot.feed.models import Area, Feed, HumanContact, Incident, Kind, Service, Severity, Status
+from bot.feed.models import (
+    Area,
+    Edge,
+    Feed,
+    HumanContact,
+    Incident,
+    Kind,
+    Service,
+    Severity,
+    Status,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +62,9 @@ class Statement:
     maintenance_ends_at: dt.datetime | None
     url: str
     timezone: ZoneInfo
+    # The scheduler has told that the ETA / the next update's time passed (`Edge` entries).
+    eta_passed: bool = False
+    next_update_overdue: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -67,6 +80,8 @@ class Statement:
             "workaround": self.workaround,
             "areas": self.area_ids,
             "services": self.service_ids,
+            "eta_passed": self.eta_passed,
+            "next_update_overdue": self.next_update_overdue,
         }
         blob = json.dumps(facts, sort_keys=True, ensure_ascii=False).encode("utf-8")
         return hashlib.sha256(blob).hexdigest()[:16]
@@ -154,7 +169,14 @@ def build_statement(
         maintenance_ends_at=window.ends_at if window else None,
         url=f"{org.status_page_url.rstrip('/')}#{incident.id}",
         timezone=org.tz,
+        eta_passed=_told(incident, Edge.ETA_PASSED, incident.eta),
+        next_update_overdue=_told(incident, Edge.NEXT_UPDATE_OVERDUE, incident.next_update_by),
     )
+
+
+def _told(incident: Incident, edge: Edge, moment: dt.datetime | None) -> bool:
+    """Whether the scheduler told that `moment` (the current ETA or next update) passed."""
+    return moment is not None and any(u.edge is edge and u.at == moment for u in incident.updates)
 
 
 def build_statements(feed: Feed, revision: int) -> dict[StatementKey, Statement]:

@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from bot.feed.models import Identifier, Kind, Severity, Status
+from bot.feed.models import Edge, Identifier, Kind, Severity, Status
 from bot.words import status_label, words
 
 Texts = Annotated[
@@ -81,7 +81,24 @@ class ResolveIncident(_Change):
     resolved_at: AwareDatetime | None = Field(default=None, description="Default: now.")
 
 
-Change = OpenIncident | UpdateIncident | ResolveIncident
+class EdgeToTell(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    incident: Identifier
+    edge: Edge
+    at: AwareDatetime
+
+
+class TellEdges(_Change):
+    """The scheduler's change: promises that fell due, told as timeline entries (and, for
+    maintenance, the status the window implies). Edges that no longer stand lapse."""
+
+    action: Literal["edges"] = "edges"
+    id: str = Field(description="The incidents concerned, for the log.")
+    edges: list[EdgeToTell] = Field(min_length=1)
+
+
+Change = OpenIncident | UpdateIncident | ResolveIncident | TellEdges
 
 _RELATIVE = re.compile(r"^\+?(?P<amount>\d+)\s*(?P<unit>m|min|h|d)$")
 
@@ -152,6 +169,10 @@ def apply_change(text: str, change: Change, *, author: str, now: dt.datetime) ->
         incidents = document["incidents"] = CommentedSeq()
     if isinstance(change, OpenIncident):
         _open(incidents, change, author=author, now=now, tz=tz, locales=locales)
+    elif isinstance(change, TellEdges):
+        told = [e for e in change.edges if _tell_edge(incidents, e, author, tz, locales)]
+        if not told:
+            raise ChangeError("no edge left to tell: each was told or changed since")
     else:
         incident = next((i for i in incidents if i.get("id") == change.id), None)
         if incident is None:
@@ -301,6 +322,61 @@ def _resolve(
             resolved_at, Status.RESOLVED, change.message, author=author, tz=tz, locales=locales
         ),
     )
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _tell_edge(
+    incidents: CommentedSeq, told: EdgeToTell, author: str, tz: dt.tzinfo, locales: list[str]
+) -> bool:
+    """Write one edge into its incident; False when it no longer stands (resolved, its time
+    moved by an operator, the maintenance already moved on, or told already)."""
+    incident = next((i for i in incidents if i.get("id") == told.incident), None)
+    if incident is None or incident.get("status") == Status.RESOLVED.value:
+        return False
+    window = incident.get("maintenance") or {}
+    field_value = {
+        Edge.NEXT_UPDATE_OVERDUE: incident.get("next_update_by"),
+        Edge.ETA_PASSED: incident.get("eta"),
+        Edge.MAINTENANCE_STARTED: window.get("starts_at"),
+        Edge.MAINTENANCE_ENDED: window.get("ends_at"),
+    }[told.edge]
+    if _moment(field_value) != told.at:
+        return False
+    status = Status(str(incident.get("status")))
+    if told.edge is Edge.MAINTENANCE_STARTED and status is not Status.SCHEDULED:
+        return False  # an operator started (or finished) it already: their change wins
+    for update in incident.get("updates") or []:
+        if update.get("edge") == told.edge.value and _moment(update.get("at")) == told.at:
+            return False
+    if told.edge is Edge.MAINTENANCE_STARTED:
+        status = Status.IN_PROGRESS
+    elif told.edge is Edge.MAINTENANCE_ENDED:
+        status = Status.RESOLVED
+        incident["resolved_at"] = _stamp(told.at, tz)
+        incident["resolution"] = _texts(
+            {locale: words(locale)("timeline.maintenance_ended") for locale in locales}
+        )
+    incident["status"] = status.value
+    entry = _timeline_entry(
+        told.at,
+        status,
+        {locale: words(locale)(f"timeline.{told.edge.value}") for locale in locales},
+        author=author,
+        tz=tz,
+        locales=locales,
+    )
+    entry["edge"] = told.edge.value
+    _append_update(incident, entry)
+    return True
 
 
 def _append_update(incident: CommentedMap, entry: CommentedMap) -> None:

@@ -141,6 +141,15 @@ class Area(_Model):
     parent: Identifier | None = None
 
 
+class Edge(StrEnum):
+    """A moment a promise falls due, told by the scheduler as a timeline entry of its own."""
+
+    NEXT_UPDATE_OVERDUE = "next_update_overdue"  # `next_update_by` passed with no update
+    ETA_PASSED = "eta_passed"  # the ETA passed unresolved
+    MAINTENANCE_STARTED = "maintenance_started"
+    MAINTENANCE_ENDED = "maintenance_ended"
+
+
 class Update(_Model):
     """One entry of an incident's timeline, newest last."""
 
@@ -148,6 +157,10 @@ class Update(_Model):
     status: Status
     message: LocalizedText
     author: str | None = None
+    edge: Edge | None = Field(
+        default=None,
+        description="Set by the scheduler: the promise that fell due at `at` (written once).",
+    )
 
 
 class Maintenance(_Model):

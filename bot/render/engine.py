@@ -72,6 +72,7 @@ class Phrases:
     eta_passed: bool
     no_eta: str
     next_update: str | None
+    next_update_overdue: bool
     started: str
     resolved: str | None
     window_start: str | None
@@ -88,12 +89,19 @@ def phrase_facts(statement: Statement, now: dt.datetime) -> Phrases:
     eta = statement.eta
     if eta is None and statement.kind is Kind.MAINTENANCE:
         eta = statement.maintenance_ends_at  # a maintenance's end is its honest ETA
+    open_ = statement.status is not Status.RESOLVED
+    next_update = statement.next_update_by
+    # A time is passed once the scheduler said so (every channel switches in that revision),
+    # or once it is behind `now` (a preview, or a clock a channel reads between revisions).
     return Phrases(
         status=status_label(statement.status, statement.locale),
-        eta=when(eta) if statement.status is not Status.RESOLVED else None,
-        eta_passed=eta is not None and eta < now and statement.status is not Status.RESOLVED,
+        eta=when(eta) if open_ else None,
+        eta_passed=open_ and eta is not None and (statement.eta_passed or eta < now),
         no_eta=words(statement.locale)("facts.no_eta"),
-        next_update=when(statement.next_update_by),
+        next_update=when(next_update) if open_ else None,
+        next_update_overdue=open_
+        and next_update is not None
+        and (statement.next_update_overdue or next_update < now),
         started=when(statement.started_at) or "",
         resolved=when(statement.resolved_at),
         window_start=when(statement.maintenance_starts_at),

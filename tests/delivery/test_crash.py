@@ -60,6 +60,8 @@ class Instance:
             **os.environ,
             "UNAVOZ_DATABASE_URL": database,
             "UNAVOZ_LOG_LEVEL": os.environ.get("UNAVOZ_TEST_LOG_LEVEL", "WARNING"),
+            # The test feeds' day, whatever today is: its promises (14:30, 18:00) still ahead.
+            "UNAVOZ_NOW": os.environ.get("UNAVOZ_NOW", "2026-11-24T12:00:00+01:00"),
         }
         self.port = port
         self.log = log.open("a")

@@ -1,0 +1,98 @@
+"""Time edges: the moments a promise in the feed falls due, and telling them as revisions.
+
+An edge is "the next update promised for 14:30 is overdue", "the ETA of 18:00 has
+passed unresolved", "the maintenance window starts / ends". At its instant the
+scheduler writes it into the feed as a timeline entry authored by `scheduler`
+(and, for maintenance, the new status), so it is a revision like any other: every
+channel re-tells the incident in that one revision, and the file stays the truth.
+
+Exactly once, whatever restarts: an edge is told when the timeline holds an entry
+with its kind at its instant, so the feed itself says which edges are done; one
+that fell due while everything was down is told at start; an operator's change
+made before the edge (a new ETA, a status already moved) wins and the edge lapses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.feed.models import Edge, Feed, Incident, Kind, Status
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class DueEdge:
+    at: dt.datetime
+    incident_id: str
+    edge: Edge
+
+    def as_json(self) -> dict[str, str]:
+        return {"at": self.at.isoformat(), "incident": self.incident_id, "edge": self.edge.value}
+
+
+WHAT_HAPPENS = {
+    Edge.NEXT_UPDATE_OVERDUE: "every channel says the update is late; operations are alerted",
+    Edge.ETA_PASSED: "every channel says the expected fix time passed; a new ETA is asked for",
+    Edge.MAINTENANCE_STARTED: "the maintenance moves to in progress on every channel",
+    Edge.MAINTENANCE_ENDED: "the maintenance is completed (resolved) on every channel",
+}
+
+
+def _told(incident: Incident, edge: Edge, at: dt.datetime) -> bool:
+    return any(u.edge is edge and u.at == at for u in incident.updates)
+
+
+def edges_of(incident: Incident) -> list[DueEdge]:
+    """The edges of one incident still to tell (whatever their time)."""
+    if incident.status is Status.RESOLVED:
+        return []
+    found: list[DueEdge] = []
+
+    def add(at: dt.datetime | None, edge: Edge) -> None:
+        if at is not None and not _told(incident, edge, at):
+            found.append(DueEdge(at, incident.id, edge))
+
+    if incident.kind is Kind.MAINTENANCE and incident.maintenance is not None:
+        if incident.status is Status.SCHEDULED:
+            add(incident.maintenance.starts_at, Edge.MAINTENANCE_STARTED)
+        add(incident.maintenance.ends_at, Edge.MAINTENANCE_ENDED)
+    else:
+        add(incident.eta, Edge.ETA_PASSED)
+    add(incident.next_update_by, Edge.NEXT_UPDATE_OVERDUE)
+    return found
+
+
+def pending_edges(feed: Feed) -> list[DueEdge]:
+    """Every edge of the feed not told yet, soonest first."""
+    return sorted(edge for incident in feed.incidents for edge in edges_of(incident))
+
+
+def still_due(incident: Incident, edge: DueEdge) -> bool:
+    """Whether `edge` still stands in `incident` as it is now (an operator may have moved
+    the ETA or the status since it was planned: then the edge lapses, the operator wins)."""
+    return edge in edges_of(incident)
+
+
+def due_now(edges: Sequence[DueEdge], now: dt.datetime) -> list[DueEdge]:
+    """The leading edges whose instant has come (`edges` sorted soonest first)."""
+    out: list[DueEdge] = []
+    for edge in edges:
+        if edge.at > now:
+            break
+        out.append(edge)
+    return out
+
+
+def overdue_promises(feed: Feed, now: dt.datetime) -> Iterable[DueEdge]:
+    """Promises that are past (told or not): for `unavoz audit` and the console."""
+    for incident in feed.incidents:
+        if incident.status is Status.RESOLVED:
+            continue
+        if incident.next_update_by is not None and incident.next_update_by <= now:
+            yield DueEdge(incident.next_update_by, incident.id, Edge.NEXT_UPDATE_OVERDUE)
+        if incident.kind is Kind.INCIDENT and incident.eta is not None and incident.eta <= now:
+            yield DueEdge(incident.eta, incident.id, Edge.ETA_PASSED)

@@ -337,7 +337,9 @@ class PostgresStore(SqlStore):
     # Dialect hooks ---------------------------------------------------------------------
 
     _SKIP_LOCKED = " FOR UPDATE OF d SKIP LOCKED"
-    _FOR_UPDATE = " FOR UPDATE"
+    # (Not FOR UPDATE: rows that others only reference, as a foreign key's check does,
+    # stay free to them.)
+    _FOR_UPDATE = " FOR NO KEY UPDATE"
 
     async def _lock_revisions(self, tx: Tx) -> None:
         await tx.execute(f"SELECT pg_advisory_xact_lock({_REVISION_LOCK:d})")
@@ -379,6 +381,9 @@ class PostgresStore(SqlStore):
 
     def _timestamp(self, moment: dt.datetime) -> Any:
         return moment
+
+    def _id_list(self, ids: Sequence[int]) -> tuple[str, Any]:
+        return "SELECT unnest(?::bigint[])", list(ids)
 
     # The per-delivery statements, each one statement over arrays: a row at a time, the
     # protocol and the executor's start-up per row cost more than the row itself.

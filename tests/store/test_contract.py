@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from bot.store import RevisionRecord, Store, StoreError, document_hash, open_store
+from bot.delivery.model import NewDelivery
+from bot.store import (
+    Place,
+    PlaceCount,
+    RevisionRecord,
+    Store,
+    StoreError,
+    Subscription,
+    document_hash,
+    open_store,
+)
 from bot.store.sqlite import SqliteStore
+from tests.conftest import NOON
 from tests.pg import fresh_postgres
 
 
@@ -370,21 +382,290 @@ async def test_a_plan_naming_a_target_twice_is_refused_and_records_nothing(store
     assert await store.delivery_counts() == {}
 
 
-async def test_callers_queued_by_several_at_once_are_called_once(store: Store) -> None:
-    from bot.delivery.model import NewDelivery
-    from bot.store.sql import Callback, SqlStore
+# Subscriptions -------------------------------------------------------------------------
 
-    assert isinstance(store, SqlStore)
-    record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
-    for n in range(20):
-        await store.add_callbacks(f"+3460000{n:04d}", "28013", "es", ["i1", "i2"])
+CENTRO, NORTE = Place.area("centro"), Place.area("norte")
+P28013, P28014 = Place.postcode("28013"), Place.postcode("28014")
+PERMITS = Place.service("permits")
 
-    def call(callback: Callback) -> NewDelivery:
+
+def telling(record: RevisionRecord, incident: str) -> Callable[[Subscription], NewDelivery]:
+    """A notification for each subscription: its address told `incident` at `record`."""
+
+    def make(subscription: Subscription) -> NewDelivery:
         return NewDelivery(
-            record.number, callback.incident_id, "phone", callback.phone, "resolved", "f", "<x/>"
+            record.number,
+            incident,
+            subscription.channel,
+            subscription.address,
+            "identified",
+            "f",
+            f"{incident} at {record.number}, in {subscription.locale}",
         )
 
-    queued = await asyncio.gather(*(store.queue_callbacks(["i1", "i2"], call) for _ in range(4)))
-    assert sum(queued) == 40  # each caller of each incident once, whoever queued it
-    assert await store.delivery_counts() == {"pending": 40}
-    assert await store.queue_callbacks(["i1", "i2"], call) == 0
+    return make
+
+
+async def test_subscribing_twice_to_a_place_keeps_one(store: Store) -> None:
+    first = await store.subscribe("tg", "chat-1", places=[CENTRO], locale="es", now=NOON)
+    assert first.channel == "tg" and first.address == "chat-1"
+    assert first.places == (CENTRO,) and first.locale == "es"
+    assert first.created_at == NOON and first.last_notified_revision is None
+    assert first.incident_ids == first.told_incident_ids == ()
+    later = NOON + dt.timedelta(hours=1)
+    again = await store.subscribe(
+        "tg", "chat-1", places=[PERMITS, CENTRO, P28013], locale="en", now=later
+    )
+    # One subscription: its places added once each, its language the latest, its age kept.
+    assert again.id == first.id and again.created_at == NOON and again.locale == "en"
+    assert again.places == (CENTRO, P28013, PERMITS)
+    assert await store.subscriptions_of("tg", "chat-1") == [again]
+    assert await store.subscription_counts() == [
+        PlaceCount("tg", CENTRO, 1),
+        PlaceCount("tg", P28013, 1),
+        PlaceCount("tg", PERMITS, 1),
+    ]
+
+
+async def test_a_subscription_needs_something_to_hear_about(store: Store) -> None:
+    with pytest.raises(ValueError, match="no place and no incident"):
+        await store.subscribe("tg", "chat-1", places=[], locale="es")
+    with pytest.raises(ValueError, match="a channel and an address"):
+        await store.subscribe("tg", "", places=[CENTRO], locale="es")
+    assert await store.subscriptions_of("tg", "chat-1") == []
+
+
+async def test_incidents_asked_about_are_kept_once_each(store: Store) -> None:
+    await store.subscribe("phone", "+34600", places=[P28014], locale="es", incident_ids=["i2"])
+    asked = await store.subscribe(
+        "phone", "+34600", places=[P28014], locale="es", incident_ids=["i1", "i2", "i1"]
+    )
+    assert asked.incident_ids == ("i1", "i2") and asked.told_incident_ids == ()
+    assert asked.places == (P28014,)
+
+
+async def test_subscriptions_are_per_channel_and_address(store: Store) -> None:
+    tg = await store.subscribe("tg", "+34600", places=[CENTRO], locale="es")
+    phone = await store.subscribe("phone", "+34600", places=[P28013], locale="en")
+    assert tg.id != phone.id
+    assert await store.subscriptions_of("tg", "+34600") == [tg]
+    assert await store.subscriptions_of("phone", "+34600") == [phone]
+    assert await store.subscriptions_of("x", "+34600") == []
+
+
+async def test_unsubscribing_a_place_and_then_everything(store: Store) -> None:
+    await store.subscribe("tg", "chat-1", places=[CENTRO, NORTE], locale="es")
+    await store.subscribe("tg", "chat-2", places=[CENTRO], locale="es")
+    assert await store.unsubscribe("tg", "chat-1", NORTE) == 1
+    assert await store.unsubscribe("tg", "chat-1", NORTE) == 0  # not there any more
+    [left] = await store.subscriptions_of("tg", "chat-1")
+    assert left.places == (CENTRO,)
+    # Its last place gone, the subscription is gone.
+    assert await store.unsubscribe("tg", "chat-1", CENTRO) == 1
+    assert await store.subscriptions_of("tg", "chat-1") == []
+    await store.subscribe("tg", "chat-2", places=[NORTE], locale="es", incident_ids=["i1"])
+    assert await store.unsubscribe("tg", "chat-2") == 2
+    assert await store.subscriptions_of("tg", "chat-2") == []
+    assert await store.unsubscribe("tg", "nobody") == 0
+    assert await store.subscription_counts() == []
+
+
+async def test_subscribers_for_places_are_each_listed_once_by_id(store: Store) -> None:
+    a = await store.subscribe("tg", "a", places=[CENTRO, P28013], locale="es")
+    b = await store.subscribe("tg", "b", places=[PERMITS], locale="en")
+    await store.subscribe("tg", "c", places=[NORTE], locale="es")
+    await store.subscribe("x", "d", places=[CENTRO], locale="es")  # another channel
+    found = await store.subscribers_for("tg", [P28013, CENTRO, PERMITS])
+    assert found == [a, b]  # a once, though two of its places match
+    assert await store.subscribers_for("tg", []) == []
+    assert await store.subscribers_for("tg", [Place.area("sur")]) == []
+    counts = await store.subscription_counts()
+    assert PlaceCount("tg", CENTRO, 1) in counts and PlaceCount("x", CENTRO, 1) in counts
+
+
+async def test_subscription_counts_hold_no_personal_data(store: Store) -> None:
+    for n in range(3):
+        await store.subscribe("tg", f"chat-{n}", places=[CENTRO], locale="es")
+    await store.subscribe("phone", "+34600", places=[P28014], locale="es", incident_ids=["i"])
+    assert await store.subscription_counts() == [
+        PlaceCount("phone", P28014, 1),
+        PlaceCount("tg", CENTRO, 3),
+    ]
+
+
+async def test_each_subscriber_hears_of_an_incident_once_per_revision(store: Store) -> None:
+    first, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    for n in range(5):
+        await store.subscribe("tg", f"chat-{n}", places=[CENTRO], locale="es")
+    await store.subscribe("tg", "both", places=[CENTRO, P28013], locale="es")
+    await store.subscribe("tg", "by-name", places=[NORTE], locale="es", incident_ids=["i1"])
+    await store.subscribe("tg", "elsewhere", places=[NORTE], locale="es")
+    await store.subscribe("x", "other-channel", places=[CENTRO], locale="es")
+
+    async def tell(record: RevisionRecord, incident: str = "i1") -> int:
+        return await store.queue_notifications(
+            "tg",
+            incident,
+            revision=record.number,
+            make=telling(record, incident),
+            places=[CENTRO, P28013],
+        )
+
+    assert await tell(first) == 7  # five, "both" once, and the one that asked by name
+    assert await tell(first) == 0
+    assert await store.delivery_counts() == {"pending": 7}
+    # Another incident in the same revision is another thing to tell.
+    assert await tell(first, "i2") == 6
+    second, _ = await store.record_revision("r: 2\n", author="a", source="cli")
+    assert await tell(second) == 7
+    assert await tell(first) == 0  # a late call for an older revision tells nobody again
+    [named] = await store.subscriptions_of("tg", "by-name")
+    assert named.last_notified_revision == second.number
+    assert named.incident_ids == named.told_incident_ids == ("i1",)
+    [elsewhere] = await store.subscriptions_of("tg", "elsewhere")
+    assert elsewhere.last_notified_revision is None
+    # (Revision 2's word on i1 replaces revision 1's still waiting, as for any delivery.)
+    assert await store.delivery_counts() == {"pending": 13, "superseded": 7}
+
+
+async def test_once_a_subscriber_is_told_it_is_not_told_again(store: Store) -> None:
+    first, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    await store.subscribe("phone", "+34601", places=[P28014], locale="es", incident_ids=["i1"])
+    await store.subscribe(
+        "phone", "+34602", places=[P28014], locale="en", incident_ids=["i1", "i2"]
+    )
+
+    async def call(record: RevisionRecord, incident: str) -> int:
+        return await store.queue_notifications(
+            "phone", incident, revision=record.number, make=telling(record, incident), once=True
+        )
+
+    assert await call(first, "i1") == 2
+    second, _ = await store.record_revision("r: 2\n", author="a", source="cli")
+    assert await call(second, "i1") == 0  # called once, whatever revision follows
+    # Pressing 1 again about an incident already called about does not call again.
+    await store.subscribe("phone", "+34601", places=[P28014], locale="es", incident_ids=["i1"])
+    assert await call(second, "i1") == 0
+    [caller] = await store.subscriptions_of("phone", "+34602")
+    assert caller.incident_ids == ("i1", "i2") and caller.told_incident_ids == ("i1",)
+    assert await call(second, "i2") == 1
+    assert await store.delivery_counts() == {"pending": 3}
+
+
+async def test_a_failing_make_marks_nobody_told(store: Store) -> None:
+    record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    await store.subscribe("tg", "chat-1", places=[CENTRO], locale="es")
+
+    def broken(subscription: Subscription) -> NewDelivery:
+        raise RuntimeError("template missing")
+
+    with pytest.raises(RuntimeError, match="template missing"):
+        await store.queue_notifications(
+            "tg", "i1", revision=record.number, make=broken, places=[CENTRO]
+        )
+    [subscription] = await store.subscriptions_of("tg", "chat-1")
+    assert subscription.last_notified_revision is None
+    assert (
+        await store.queue_notifications(
+            "tg", "i1", revision=record.number, make=telling(record, "i1"), places=[CENTRO]
+        )
+        == 1
+    )
+
+
+@pytest.mark.parametrize("once", [False, True])
+async def test_subscribers_queued_by_several_at_once_are_told_once(
+    store: Store, once: bool
+) -> None:
+    record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    for n in range(50):
+        await store.subscribe(
+            "phone", f"+3460000{n:04d}", places=[P28013], locale="es", incident_ids=["i1", "i2"]
+        )
+
+    async def queue(incident: str) -> int:
+        return await store.queue_notifications(
+            "phone",
+            incident,
+            revision=record.number,
+            make=telling(record, incident),
+            places=[P28013],
+            once=once,
+        )
+
+    queued = await asyncio.gather(*(queue(incident) for incident in ["i1", "i2"] * 4))
+    assert sum(queued) == 100  # each subscriber of each incident once, whoever queued it
+    assert await store.delivery_counts() == {"pending": 100}
+    assert await queue("i1") == await queue("i2") == 0
+
+
+async def test_told_stays_told_across_a_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/unavoz.db"
+    async with open_store(url) as store:
+        record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+        await store.subscribe("tg", "chat-1", places=[CENTRO], locale="es")
+        make = telling(record, "i1")
+        assert (
+            await store.queue_notifications(
+                "tg", "i1", revision=record.number, make=make, places=[CENTRO]
+            )
+            == 1
+        )
+    async with open_store(url) as store:
+        assert (
+            await store.queue_notifications(
+                "tg", "i1", revision=record.number, make=make, places=[CENTRO]
+            )
+            == 0
+        )
+        assert await store.delivery_counts() == {"pending": 1}
+
+
+async def test_forgetting_an_address_deletes_what_is_held_about_it(store: Store) -> None:
+    from bot.delivery.model import DeliveryState, Outcome
+
+    record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    for address in ("chat-1", "chat-2"):
+        await store.subscribe("tg", address, places=[CENTRO], locale="es", incident_ids=["i0"])
+    make = telling(record, "i1")
+    await store.queue_notifications("tg", "i1", revision=record.number, make=make, places=[CENTRO])
+    told = await store.claim_deliveries("tg", instance="x", limit=10, lease=30)
+    await store.finish_deliveries(
+        [Outcome(d, DeliveryState.SENT, sent_at=1.0) for d in told], instance="x"
+    )
+    make = telling(record, "i2")
+    await store.queue_notifications("tg", "i2", revision=record.number, make=make, places=[CENTRO])
+    assert [e.target for e in await store.ledger("tg")] == ["chat-1", "chat-2"]
+
+    # Its subscription (its place, its notices of i0, i1, i2), its waiting delivery and its
+    # ledger row.
+    assert await store.forget("tg", "chat-1") == 7  # 1 place, 3 notices, itself, 1 + 1
+    assert await store.subscriptions_of("tg", "chat-1") == []
+    assert [e.target for e in await store.ledger("tg")] == ["chat-2"]
+    waiting = await store.claim_deliveries("tg", instance="x", limit=10, lease=30)
+    assert [d.target for d in waiting] == ["chat-2"]
+    assert await store.subscription_counts() == [PlaceCount("tg", CENTRO, 1)]
+    assert await store.forget("tg", "chat-1") == 0
+
+
+async def test_a_delivery_being_sent_finishes_after_its_address_is_forgotten(
+    store: Store,
+) -> None:
+    from bot.delivery.model import DeliveryState, Outcome
+
+    record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    await store.subscribe("tg", "chat-1", places=[CENTRO], locale="es")
+    for incident in ("i1", "i2"):
+        make = telling(record, incident)
+        await store.queue_notifications(
+            "tg", incident, revision=record.number, make=make, places=[CENTRO]
+        )
+    [sending] = await store.claim_deliveries("tg", instance="x", limit=10, lease=30)
+    # Its place, its notices of i1 and i2, itself, and i2's waiting delivery.
+    assert await store.forget("tg", "chat-1") == 5
+    done = [Outcome(sending, DeliveryState.SENT, sent_at=1.0)]
+    assert await store.claim_deliveries("tg", instance="x", limit=10, lease=30, finished=done) == []
+    assert await store.delivery_counts() == {"sent": 1}
+    # What was said in that last moment is on the ledger: forgetting again clears it.
+    assert [e.incident_id for e in await store.ledger("tg")] == ["i1"]
+    assert await store.forget("tg", "chat-1") == 1

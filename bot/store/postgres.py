@@ -1,4 +1,4 @@
-"""PostgreSQL store: several `unavoz run` instances share revisions, the outbox and the ledger.
+"""PostgreSQL store: what several `unavoz run` instances share (revisions, outbox, subscriptions).
 
 Claims take the due queue heads `FOR UPDATE SKIP LOCKED`, so instances claim side
 by side, each passing over the rows another is taking; a channel with rate limits
@@ -7,6 +7,8 @@ windows are counted once. A queue's head is kept right under a per-channel
 advisory lock, exclusive to enqueue and shared by outcomes; revision numbers are
 allotted under a transaction advisory lock; a new revision is announced with
 `NOTIFY unavoz`, delivered to the other instances when the transaction commits.
+Subscribers are marked told by one upsert of their notices: an instance queueing
+the same notifications at once waits for those rows, then finds them told.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 A backend supplies transactions (`_transaction`) and its few dialect hooks: how
 claims of one channel are serialized across processes, and how other instances
 hear of a new revision. Everything else — revisions, the outbox, supersession,
-rate-limit windows, the ledger, the consistency figures — lives here, so both
-stores pass the same contract tests because they are the same code.
+rate-limit windows, the ledger, the consistency figures, subscriptions — lives
+here, so both stores pass the same contract tests because they are the same code.
 """
 
 from __future__ import annotations

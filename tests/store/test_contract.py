@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -669,3 +670,91 @@ async def test_a_delivery_being_sent_finishes_after_its_address_is_forgotten(
     # What was said in that last moment is on the ledger: forgetting again clears it.
     assert [e.incident_id for e in await store.ledger("tg")] == ["i1"]
     assert await store.forget("tg", "chat-1") == 1
+
+
+# What an older store held: callers who pressed 1 (one row per caller and incident), one
+# of them called already, as the phone's ledger shows; another queued, its call not made.
+_OLD_CALLBACKS = [
+    "INSERT INTO revisions VALUES (1, 'h1', 'a', 'cli', '2026-11-24T10:00:00+00:00', 'r: 1')",
+    "INSERT INTO revisions VALUES (2, 'h2', 'a', 'cli', '2026-11-24T11:00:00+00:00', 'r: 2')",
+    "INSERT INTO payloads VALUES ('p', '<Response/>')",
+    "INSERT INTO ledger (channel, target, incident_id, revision, fingerprint, status,"
+    " payload_hash, delivered_at) VALUES ('phone', '+34700', 'i1', 1, 'f', 'resolved', 'p', 1)",
+    "INSERT INTO callbacks (phone, postcode, locale, incident_id, state, created_at) VALUES"
+    " ('+34600', '28014', 'es', 'i1', 'waiting', 10.0),"
+    " ('+34600', '28014', 'es', 'i2', 'queued', 11.0),"
+    " ('+34600', '28013', 'en', 'i3', 'waiting', 12.0),"
+    " ('+34700', '28013', 'es', 'i1', 'queued', 13.0)",
+]
+
+
+async def _store_before_subscriptions(dialect: str, url: str, tmp_path: Path) -> None:
+    """Make the store at `url` as a release before migration 6 left it, with callbacks."""
+    from bot.store.sqlite import migrations, statements
+
+    old = [(v, sql) for v, sql in migrations(dialect) if v < 6]
+    if dialect == "sqlite":
+        import sqlite3
+
+        connection = sqlite3.connect(tmp_path / "unavoz.db", isolation_level=None)
+        connection.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)"
+        )
+        for version, sql in old:
+            for statement in statements(sql):
+                connection.execute(statement)
+            connection.execute("INSERT INTO schema_migrations VALUES (?, 'then')", (version,))
+        for statement in _OLD_CALLBACKS:
+            connection.execute(statement)
+        connection.close()
+        return
+    import asyncpg
+
+    pg = await asyncpg.connect(url)
+    try:
+        await pg.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+            " applied_at TIMESTAMPTZ NOT NULL)"
+        )
+        for version, sql in old:
+            for statement in statements(sql):
+                await pg.execute(statement)
+            await pg.execute("INSERT INTO schema_migrations VALUES ($1, now())", version)
+        for statement in _OLD_CALLBACKS:
+            await pg.execute(statement)
+    finally:
+        await pg.close()
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+async def test_callbacks_become_subscriptions_of_the_phone(dialect: str, tmp_path: Path) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        if dialect == "sqlite":
+            url = f"sqlite:///{tmp_path}/unavoz.db"
+        else:
+            url = await stack.enter_async_context(fresh_postgres())
+        await _store_before_subscriptions(dialect, url, tmp_path)
+        store = await stack.enter_async_context(open_store(url))
+        [caller] = await store.subscriptions_of("phone", "+34600")
+        assert caller.places == (P28013, P28014) and caller.locale == "en"  # of the latest
+        assert caller.created_at == dt.datetime.fromtimestamp(10.0, dt.UTC)
+        assert caller.incident_ids == ("i1", "i2", "i3")
+        # Queued, not yet called: told at no later than the latest revision.
+        assert caller.told_incident_ids == ("i2",) and caller.last_notified_revision == 2
+        [called] = await store.subscriptions_of("phone", "+34700")
+        assert called.told_incident_ids == ("i1",) and called.last_notified_revision == 1
+        assert await store.subscription_counts() == [
+            PlaceCount("phone", P28013, 2),
+            PlaceCount("phone", P28014, 1),
+        ]
+        # Those waiting are still owed their call, once; those called are not called again.
+        latest = await store.get_revision(2)
+        assert latest is not None
+        for incident, owed in (("i1", 1), ("i2", 0), ("i3", 1), ("i1", 0)):
+            assert owed == await store.queue_notifications(
+                "phone", incident, revision=2, make=telling(latest, incident), once=True
+            )
+        # The old table is gone (its rows, personal data, live in the subscriptions now).
+        with pytest.raises(Exception, match="callbacks"):
+            async with store._transaction() as tx:  # type: ignore[attr-defined]
+                await tx.fetch("SELECT count(*) FROM callbacks")

@@ -91,6 +91,7 @@ class PlaceKind(StrEnum):
     SERVICE = "service"  # a service id of the feed
 
 
+# (Not `text in PlaceKind`: before Python 3.12 that raises for a text that is no member.)
 _KINDS = {kind.value: kind for kind in PlaceKind}
 
 

@@ -8,8 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bot.store import Store
-from bot.store.sql import ChannelFigures
+from bot.store import ChannelFigures, Store
 
 IN_SYNC, LAGGING, FAILING = "in_sync", "lagging", "failing"
 

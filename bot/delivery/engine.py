@@ -32,7 +32,7 @@ from bot.delivery.model import (
     RetryLater,
     TransientError,
 )
-from bot.store import Store
+from bot.store import OutboxStore
 from bot.tasks import first_of, settle
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class SlidingWindow:
 class DeliveryEngine:
     def __init__(
         self,
-        store: Store,
+        store: OutboxStore,
         adapters: Sequence[ChannelAdapter],
         *,
         instance: str | None = None,

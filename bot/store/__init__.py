@@ -1,13 +1,48 @@
-"""Where revisions (and later the outbox and ledger) live: SQLite by default, PostgreSQL later."""
+"""Where revisions, the outbox, the ledger and subscriptions live: SQLite or PostgreSQL.
+
+The contract (`bot.store.base`) is split by concern — `RevisionStore`, `OutboxStore`,
+`SubscriptionStore` — and `Store` is all three; both backends implement it with the
+same SQL (`bot.store.sql`) and pass the same contract tests.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from bot.store.base import RevisionRecord, Store, StoreError, document_hash
+from bot.store.base import (
+    ChannelFigures,
+    LedgerEntry,
+    OutboxStore,
+    Place,
+    PlaceCount,
+    PlaceKind,
+    RevisionRecord,
+    RevisionStore,
+    Store,
+    StoreError,
+    Subscription,
+    SubscriptionStore,
+    document_hash,
+)
 from bot.store.sqlite import SqliteStore
 
-__all__ = ["RevisionRecord", "SqliteStore", "Store", "StoreError", "document_hash", "open_store"]
+__all__ = [
+    "ChannelFigures",
+    "LedgerEntry",
+    "OutboxStore",
+    "Place",
+    "PlaceCount",
+    "PlaceKind",
+    "RevisionRecord",
+    "RevisionStore",
+    "SqliteStore",
+    "Store",
+    "StoreError",
+    "Subscription",
+    "SubscriptionStore",
+    "document_hash",
+    "open_store",
+]
 
 
 def open_store(url: str) -> Store:

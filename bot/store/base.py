@@ -1,4 +1,12 @@
-"""The store's contract: revisions now, the outbox and ledger later; every backend obeys it."""
+"""The store's contract: what every backend keeps, split by concern, and the types it returns.
+
+`RevisionStore` keeps the audit history of the feed, `OutboxStore` the deliveries,
+the ledger of what each target was told and the consistency figures,
+`SubscriptionStore` who asked to hear about which places. `Store` is all three
+with a lifecycle: what `open_store` returns. Callers that need one concern are
+typed with it. The backends (`bot.store.sql` and its dialects) import this
+module; it imports none of them.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +14,19 @@ import datetime as dt
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, NamedTuple, Protocol, Self
 
 if TYPE_CHECKING:
     from bot.delivery.model import Delivery, Limit, NewDelivery, Outcome
-    from bot.store.sql import Callback, ChannelFigures, LedgerEntry
 
 
 class StoreError(Exception):
     """The store cannot be opened or used (bad URL, unreachable database…)."""
+
+
+# Revisions ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,20 +49,125 @@ def document_hash(document: str) -> str:
     return hashlib.sha256(document.encode("utf-8")).hexdigest()
 
 
-class Store(Protocol):
-    async def open(self) -> None:
-        """Connect and bring the schema up to date."""
+# The outbox and the ledger -----------------------------------------------------------
 
-    async def close(self) -> None: ...
 
-    async def __aenter__(self) -> Self: ...
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """What one target of a channel was last told about one incident."""
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
+    channel: str
+    target: str
+    incident_id: str
+    revision: int
+    fingerprint: str
+    status: str
+    payload: str
+    delivered_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFigures:
+    """Raw consistency figures of one channel (see bot/delivery/consistency.py)."""
+
+    channel: str
+    targets: int
+    pending: int
+    oldest_pending_at: float | None
+    oldest_pending_revision: int | None
+    retrying: int
+    failed: int
+    last_error: str | None
+    last_delivered_at: float | None
+    ledger_revision: int | None
+
+
+# Subscriptions -----------------------------------------------------------------------
+
+
+class PlaceKind(StrEnum):
+    AREA = "area"  # an area id of the feed
+    POSTCODE = "postcode"
+    SERVICE = "service"  # a service id of the feed
+
+
+# (Not `text in PlaceKind`: before Python 3.12 that raises for a text that is no member.)
+_KINDS = {kind.value: kind for kind in PlaceKind}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Place:
+    """Where a subscriber listens: an area, a postcode or a service (stored as `kind:value`)."""
+
+    kind: PlaceKind
+    value: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, PlaceKind):
+            raise ValueError(f"a place is an area, a postcode or a service, not {self.kind!r}")
+        if not self.value or self.value != self.value.strip():
+            raise ValueError(
+                f"a {self.kind} needs a value without spaces around, not {self.value!r}"
+            )
+
+    @classmethod
+    def area(cls, area_id: str) -> Place:
+        return cls(PlaceKind.AREA, area_id)
+
+    @classmethod
+    def postcode(cls, postcode: str) -> Place:
+        return cls(PlaceKind.POSTCODE, postcode)
+
+    @classmethod
+    def service(cls, service_id: str) -> Place:
+        return cls(PlaceKind.SERVICE, service_id)
+
+    @classmethod
+    def parse(cls, text: str) -> Place:
+        """`area:centro`, `postcode:28013`, `service:permits` (what `str` gives back)."""
+        kind, _, value = text.partition(":")
+        if kind not in _KINDS or not value or value != value.strip():
+            raise ValueError(
+                f"a place looks like area:ID, postcode:CODE or service:ID, not {text!r}"
+            )
+        return cls(_KINDS[kind], value)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One address on one channel that asked to be told: where it listens, in which language,
+    and what it was told."""
+
+    id: int
+    channel: str
+    address: str  # the channel's target: a phone number, a chat id…
+    places: tuple[Place, ...]  # sorted
+    locale: str
+    created_at: dt.datetime
+    last_notified_revision: int | None  # the newest revision it was told of, about any incident
+    # The incidents it asked about by name (a caller pressing 1 asks about those at their
+    # postcode), sorted, and of those the ones it was told of already (called back).
+    incident_ids: tuple[str, ...] = ()
+    told_incident_ids: tuple[str, ...] = ()
+
+
+class PlaceCount(NamedTuple):
+    """How many addresses of a channel listen to a place (no personal data)."""
+
+    channel: str
+    place: Place
+    subscribers: int
+
+
+# The contract ------------------------------------------------------------------------
+
+
+class RevisionStore(Protocol):
+    """The feed's numbered revisions: the audit history, and where a revision's fan-out
+    is written."""
 
     async def record_revision(
         self,
@@ -82,6 +198,10 @@ class Store(Protocol):
         """Newest first."""
         ...
 
+
+class OutboxStore(Protocol):
+    """Deliveries waiting, claimed and finished; the ledger; the consistency figures."""
+
     async def claim_deliveries(
         self,
         channel: str,
@@ -109,10 +229,88 @@ class Store(Protocol):
 
     async def delivery_counts(self) -> dict[str, int]: ...
 
-    async def add_callbacks(
-        self, phone: str, postcode: str, locale: str, incident_ids: Sequence[str]
-    ) -> int: ...
 
-    async def queue_callbacks(
-        self, incident_ids: Sequence[str], make: Callable[[Callback], NewDelivery]
-    ) -> int: ...
+class SubscriptionStore(Protocol):
+    """Who asked to be told, on which channel, about which places: one API for every
+    channel (a caller pressing 1, a Telegram /subscribe…)."""
+
+    async def subscribe(
+        self,
+        channel: str,
+        address: str,
+        *,
+        places: Sequence[Place],
+        locale: str,
+        incident_ids: Sequence[str] = (),
+        now: dt.datetime | None = None,
+    ) -> Subscription:
+        """Add `places` (and `incident_ids`, asked about by name) to the address's
+        subscription on `channel`, making it if need be; its locale becomes `locale`.
+
+        Idempotent: a place or an incident already there stays one; an incident it was
+        told of already is not told again because it is asked about again.
+        """
+        ...
+
+    async def unsubscribe(self, channel: str, address: str, place: Place | None = None) -> int:
+        """Stop listening to `place` (None: to everything, incidents asked about too).
+        A subscription left without places is deleted. Returns the places removed."""
+        ...
+
+    async def forget(self, channel: str, address: str) -> int:
+        """Delete what the store holds about `address` on `channel`: its subscription, the
+        deliveries still waiting for it, and the ledger of what it was told. Returns the
+        rows deleted. (A delivery being sent at that moment still finishes, and writes
+        its ledger row; the history of finished deliveries keeps the address.)"""
+        ...
+
+    async def subscriptions_of(self, channel: str, address: str) -> list[Subscription]:
+        """The address's subscription on `channel`, if any (a list: empty or one)."""
+        ...
+
+    async def subscribers_for(self, channel: str, places: Sequence[Place]) -> list[Subscription]:
+        """Every subscription on `channel` listening to any of `places`, once each, by id."""
+        ...
+
+    async def subscription_counts(self) -> list[PlaceCount]:
+        """Per channel and place, how many listen (for the subscriptions summary)."""
+        ...
+
+    async def queue_notifications(
+        self,
+        channel: str,
+        incident_id: str,
+        *,
+        revision: int,
+        make: Callable[[Subscription], NewDelivery],
+        places: Sequence[Place] = (),
+        once: bool = False,
+    ) -> int:
+        """Queue what `make` builds for each subscription on `channel` that is owed word of
+        `incident_id` at `revision`, exactly once.
+
+        Owed: it listens to one of `places` or asked about the incident by name, and was
+        not told of it at `revision` or later (`once`: was never told of it, as a caller
+        is called back once). One transaction marks them told and enqueues their
+        deliveries, so however often (and by however many instances) this runs, each is
+        told once. Returns how many were queued.
+        """
+        ...
+
+
+class Store(RevisionStore, OutboxStore, SubscriptionStore, Protocol):
+    """Every concern, and the lifecycle: what `open_store` returns."""
+
+    async def open(self) -> None:
+        """Connect and bring the schema up to date."""
+
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...

@@ -1,4 +1,4 @@
-"""PostgreSQL store: several `unavoz run` instances share revisions, the outbox and the ledger.
+"""PostgreSQL store: what several `unavoz run` instances share (revisions, outbox, subscriptions).
 
 Claims take the due queue heads `FOR UPDATE SKIP LOCKED`, so instances claim side
 by side, each passing over the rows another is taking; a channel with rate limits
@@ -7,6 +7,8 @@ windows are counted once. A queue's head is kept right under a per-channel
 advisory lock, exclusive to enqueue and shared by outcomes; revision numbers are
 allotted under a transaction advisory lock; a new revision is announced with
 `NOTIFY unavoz`, delivered to the other instances when the transaction commits.
+Subscribers are marked told by one upsert of their notices: an instance queueing
+the same notifications at once waits for those rows, then finds them told.
 """
 
 from __future__ import annotations
@@ -337,7 +339,9 @@ class PostgresStore(SqlStore):
     # Dialect hooks ---------------------------------------------------------------------
 
     _SKIP_LOCKED = " FOR UPDATE OF d SKIP LOCKED"
-    _FOR_UPDATE = " FOR UPDATE"
+    # (Not FOR UPDATE: rows that others only reference, as a foreign key's check does,
+    # stay free to them.)
+    _FOR_UPDATE = " FOR NO KEY UPDATE"
 
     async def _lock_revisions(self, tx: Tx) -> None:
         await tx.execute(f"SELECT pg_advisory_xact_lock({_REVISION_LOCK:d})")
@@ -379,6 +383,9 @@ class PostgresStore(SqlStore):
 
     def _timestamp(self, moment: dt.datetime) -> Any:
         return moment
+
+    def _id_list(self, ids: Sequence[int]) -> tuple[str, Any]:
+        return "SELECT unnest(?::bigint[])", list(ids)
 
     # The per-delivery statements, each one statement over arrays: a row at a time, the
     # protocol and the executor's start-up per row cost more than the row itself.

@@ -3,8 +3,8 @@
 A backend supplies transactions (`_transaction`) and its few dialect hooks: how
 claims of one channel are serialized across processes, and how other instances
 hear of a new revision. Everything else — revisions, the outbox, supersession,
-rate-limit windows, the ledger, the consistency figures — lives here, so both
-stores pass the same contract tests because they are the same code.
+rate-limit windows, the ledger, the consistency figures, subscriptions — lives
+here, so both stores pass the same contract tests because they are the same code.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -27,7 +26,17 @@ from bot.delivery.model import (
     NewDelivery,
     Outcome,
 )
-from bot.store.base import BeforeCommit, Planner, RevisionRecord, document_hash
+from bot.store.base import (
+    BeforeCommit,
+    ChannelFigures,
+    LedgerEntry,
+    Place,
+    PlaceCount,
+    Planner,
+    RevisionRecord,
+    Subscription,
+    document_hash,
+)
 
 _REVISION_COLUMNS = "number, content_hash, author, source, created_at, document"
 _DELIVERY_COLUMNS = (
@@ -67,43 +76,6 @@ class Tx(Protocol):
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
     async def fetch(self, sql: str, *args: Any) -> list[Sequence[Any]]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelFigures:
-    """Raw consistency figures of one channel (see bot/delivery/consistency.py)."""
-
-    channel: str
-    targets: int
-    pending: int
-    oldest_pending_at: float | None
-    oldest_pending_revision: int | None
-    retrying: int
-    failed: int
-    last_error: str | None
-    last_delivered_at: float | None
-    ledger_revision: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Callback:
-    id: int
-    phone: str
-    postcode: str
-    locale: str
-    incident_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    channel: str
-    target: str
-    incident_id: str
-    revision: int
-    fingerprint: str
-    status: str
-    payload: str
-    delivered_at: float
 
 
 def payload_hash(body: str) -> str:
@@ -202,8 +174,8 @@ class SqlStore:
     # Claimers running at once pass over each other's rows rather than wait for them (only
     # PostgreSQL has claimers at once; SQLite runs one transaction at a time).
     _SKIP_LOCKED = ""
-    # Rows a transaction is about to change, locked as it reads them (SQLite's transactions
-    # are one at a time already).
+    # Rows a transaction is about to change (not their keys), locked as it reads them
+    # (SQLite's transactions are one at a time already).
     _FOR_UPDATE = ""
 
     async def _lock_revisions(self, tx: Tx) -> None:
@@ -657,49 +629,233 @@ class SqlStore:
         async with self._transaction() as tx:
             await tx.execute("DELETE FROM send_log WHERE at < ?", now - SEND_LOG_HORIZON)
 
-    # Phone callbacks -------------------------------------------------------------------
+    # Subscriptions ---------------------------------------------------------------------
 
-    async def add_callbacks(
-        self, phone: str, postcode: str, locale: str, incident_ids: Sequence[str]
-    ) -> int:
-        """Remember a caller to call back about each incident (once per phone and incident)."""
+    def _id_list(self, ids: Sequence[int]) -> tuple[str, Any]:
+        """A subquery of `ids` taking one `?`, and its argument (PostgreSQL has arrays)."""
+        return "SELECT value FROM json_each(?)", json.dumps(list(ids))
+
+    async def subscribe(
+        self,
+        channel: str,
+        address: str,
+        *,
+        places: Sequence[Place],
+        locale: str,
+        incident_ids: Sequence[str] = (),
+        now: dt.datetime | None = None,
+    ) -> Subscription:
+        if not channel or not address:
+            raise ValueError("a subscription needs a channel and an address")
+        if not places and not incident_ids:
+            raise ValueError(f"{channel} {address!r} subscribes to no place and no incident")
+        created_at = (now or dt.datetime.now(dt.UTC)).timestamp()
         async with self._transaction(brief=True) as tx:
-            before = await tx.fetch("SELECT count(*) FROM callbacks")
-            await tx.executemany(
-                "INSERT INTO callbacks (phone, postcode, locale, incident_id, created_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (phone, incident_id) DO NOTHING",
-                [(phone, postcode, locale, i, time.time()) for i in incident_ids],
-            )
-            after = await tx.fetch("SELECT count(*) FROM callbacks")
-        return int(after[0][0]) - int(before[0][0])
-
-    async def queue_callbacks(
-        self, incident_ids: Sequence[str], make: Callable[[Callback], NewDelivery]
-    ) -> int:
-        """Queue one call for each waiting caller of these incidents, exactly once.
-
-        The callers are marked queued in the transaction that writes their deliveries,
-        so however often (and by however many instances) this runs, each is called once.
-        """
-        if not incident_ids:
-            return 0
-        marks = ", ".join("?" for _ in incident_ids)
-        async with self._transaction() as tx:
-            # Taken in one statement (locked in id order, then re-checked, on PostgreSQL):
-            # a second transaction at the same time, of this instance or another, finds
-            # them queued already.
             rows = await tx.fetch(
-                "UPDATE callbacks SET state = 'queued' WHERE id IN (SELECT id FROM callbacks"
-                f" WHERE state = 'waiting' AND incident_id IN ({marks}) ORDER BY id"
-                f"{self._FOR_UPDATE}) AND state = 'waiting'"
-                " RETURNING id, phone, postcode, locale, incident_id",
-                *incident_ids,
+                "INSERT INTO subscriptions (channel, address, locale, created_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (channel, address)"
+                " DO UPDATE SET locale = excluded.locale RETURNING id",
+                channel,
+                address,
+                locale,
+                created_at,
             )
-            callbacks = sorted(
-                (Callback(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows), key=lambda c: c.id
+            id_ = int(rows[0][0])
+            if places:
+                await tx.executemany(
+                    "INSERT INTO subscription_places (subscription_id, channel, place)"
+                    " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    [(id_, channel, str(place)) for place in sorted(set(places))],
+                )
+            if incident_ids:
+                # (Asking again about an incident it was told of does not make it owed again:
+                # a caller pressing 1 twice is called once.)
+                await tx.executemany(
+                    "INSERT INTO subscription_notices (subscription_id, incident_id, asked)"
+                    " VALUES (?, ?, TRUE) ON CONFLICT (subscription_id, incident_id)"
+                    " DO UPDATE SET asked = TRUE",
+                    [(id_, incident_id) for incident_id in sorted(set(incident_ids))],
+                )
+            [subscription] = await self._subscriptions(tx, [id_])
+        return subscription
+
+    async def unsubscribe(self, channel: str, address: str, place: Place | None = None) -> int:
+        async with self._transaction(brief=True) as tx:
+            rows = await tx.fetch(
+                "SELECT id FROM subscriptions WHERE channel = ? AND address = ?", channel, address
             )
-            await self._enqueue(tx, [make(callback) for callback in callbacks])
-        return len(callbacks)
+            if not rows:
+                return 0
+            id_ = int(rows[0][0])
+            if place is None:
+                removed = await tx.fetch(
+                    "DELETE FROM subscription_places WHERE subscription_id = ? RETURNING 1", id_
+                )
+            else:
+                removed = await tx.fetch(
+                    "DELETE FROM subscription_places WHERE subscription_id = ? AND place = ?"
+                    " RETURNING 1",
+                    id_,
+                    str(place),
+                )
+            # Left without places, it is gone, with the incidents it asked about: a caller
+            # always asks from a postcode, and one who drops it wants no call either.
+            if place is None or (
+                removed
+                and not await tx.fetch(
+                    "SELECT 1 FROM subscription_places WHERE subscription_id = ? LIMIT 1", id_
+                )
+            ):
+                await tx.execute("DELETE FROM subscriptions WHERE id = ?", id_)
+        return len(removed)
+
+    async def forget(self, channel: str, address: str) -> int:
+        async with self._transaction() as tx:
+            # Deleting a queue's waiting deliveries changes its head, as enqueueing does.
+            await self._lock_queues(tx, [channel], exclusive=True)
+            deleted = 0
+            for statement in (
+                "DELETE FROM subscription_places WHERE subscription_id IN"
+                " (SELECT id FROM subscriptions WHERE channel = ? AND address = ?) RETURNING 1",
+                "DELETE FROM subscription_notices WHERE subscription_id IN"
+                " (SELECT id FROM subscriptions WHERE channel = ? AND address = ?) RETURNING 1",
+                "DELETE FROM subscriptions WHERE channel = ? AND address = ? RETURNING 1",
+                # The queue index finds them (its condition spelt out for SQLite's planner).
+                # One being sent is left to finish: its worker records the outcome.
+                "DELETE FROM deliveries WHERE channel = ? AND target = ?"
+                " AND state IN ('pending', 'sending') AND state = 'pending' RETURNING 1",
+                "DELETE FROM ledger WHERE channel = ? AND target = ? RETURNING 1",
+                "DELETE FROM send_log WHERE channel = ? AND target = ? RETURNING 1",
+            ):
+                deleted += len(await tx.fetch(statement, channel, address))
+        return deleted
+
+    async def subscriptions_of(self, channel: str, address: str) -> list[Subscription]:
+        async with self._transaction(brief=True) as tx:
+            rows = await tx.fetch(
+                "SELECT id FROM subscriptions WHERE channel = ? AND address = ?", channel, address
+            )
+            return await self._subscriptions(tx, [int(row[0]) for row in rows])
+
+    async def subscribers_for(self, channel: str, places: Sequence[Place]) -> list[Subscription]:
+        keys = sorted({str(place) for place in places})
+        if not keys:
+            return []
+        async with self._transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT DISTINCT subscription_id FROM subscription_places"
+                f" WHERE channel = ? AND place IN ({', '.join('?' for _ in keys)})",
+                channel,
+                *keys,
+            )
+            return await self._subscriptions(tx, sorted(int(row[0]) for row in rows))
+
+    async def subscription_counts(self) -> list[PlaceCount]:
+        async with self._transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT channel, place, count(*) FROM subscription_places"
+                " GROUP BY channel, place ORDER BY channel, place"
+            )
+        return [PlaceCount(row[0], Place.parse(row[1]), int(row[2])) for row in rows]
+
+    async def queue_notifications(
+        self,
+        channel: str,
+        incident_id: str,
+        *,
+        revision: int,
+        make: Callable[[Subscription], NewDelivery],
+        places: Sequence[Place] = (),
+        once: bool = False,
+    ) -> int:
+        keys = sorted({str(place) for place in places})
+        listening = (
+            "SELECT p.subscription_id AS id FROM subscription_places p WHERE p.channel = ?"
+            f" AND p.place IN ({', '.join('?' for _ in keys)}) UNION "
+            if keys
+            else ""
+        )
+        newer = "" if once else " OR subscription_notices.revision < excluded.revision"
+        async with self._transaction() as tx:
+            # Those owed are marked told in one statement, an upsert of their notices in id
+            # order: a second transaction at the same time (of this instance or another)
+            # waits for the rows the first one writes, then finds them told. (The CASTs type
+            # the parameters for PostgreSQL; `WHERE TRUE` keeps SQLite from reading ON
+            # CONFLICT as a join's ON.)
+            rows = await tx.fetch(
+                "INSERT INTO subscription_notices (subscription_id, incident_id, asked, revision)"
+                " SELECT owed.id, CAST(? AS TEXT), FALSE, CAST(? AS BIGINT) FROM ("
+                f"{listening}SELECT n.subscription_id AS id FROM subscription_notices n"
+                " JOIN subscriptions s ON s.id = n.subscription_id"
+                " WHERE n.incident_id = ? AND n.asked AND s.channel = ?"
+                ") AS owed WHERE TRUE ORDER BY owed.id"
+                " ON CONFLICT (subscription_id, incident_id)"
+                " DO UPDATE SET revision = excluded.revision"
+                f" WHERE subscription_notices.revision IS NULL{newer}"
+                " RETURNING subscription_id",
+                incident_id,
+                revision,
+                *([channel, *keys] if keys else []),
+                incident_id,
+                channel,
+            )
+            ids = sorted(int(row[0]) for row in rows)
+            if not ids:
+                return 0
+            subquery, argument = self._id_list(ids)
+            # Locked in id order before they change: two transactions telling the same
+            # subscribers of two incidents wait for each other instead of deadlocking.
+            await tx.execute(
+                "UPDATE subscriptions SET last_notified_revision = ? WHERE id IN (SELECT id FROM"
+                f" subscriptions WHERE id IN ({subquery}) ORDER BY id{self._FOR_UPDATE})"
+                " AND (last_notified_revision IS NULL OR last_notified_revision < ?)",
+                revision,
+                argument,
+                revision,
+            )
+            subscriptions = await self._subscriptions(tx, ids)
+            await self._enqueue(tx, [make(subscription) for subscription in subscriptions])
+        return len(subscriptions)
+
+    async def _subscriptions(self, tx: Tx, ids: Sequence[int]) -> list[Subscription]:
+        """The subscriptions `ids`, by id, with their places and the incidents they asked
+        about (and which of those they were told of)."""
+        if not ids:
+            return []
+        subquery, argument = self._id_list(ids)
+        rows = await tx.fetch(
+            "SELECT id, channel, address, locale, created_at, last_notified_revision"
+            f" FROM subscriptions WHERE id IN ({subquery}) ORDER BY id",
+            argument,
+        )
+        places: dict[int, list[Place]] = {}
+        for id_, place in await tx.fetch(
+            f"SELECT subscription_id, place FROM subscription_places WHERE subscription_id IN"
+            f" ({subquery})",
+            argument,
+        ):
+            places.setdefault(int(id_), []).append(Place.parse(place))
+        asked: dict[int, list[tuple[str, bool]]] = {}
+        for id_, incident_id, told_revision in await tx.fetch(
+            "SELECT subscription_id, incident_id, revision FROM subscription_notices"
+            f" WHERE asked AND subscription_id IN ({subquery}) ORDER BY incident_id",
+            argument,
+        ):
+            asked.setdefault(int(id_), []).append((incident_id, told_revision is not None))
+        return [
+            Subscription(
+                id=int(row[0]),
+                channel=row[1],
+                address=row[2],
+                places=tuple(sorted(places.get(int(row[0]), ()))),
+                locale=row[3],
+                created_at=dt.datetime.fromtimestamp(float(row[4]), dt.UTC),
+                last_notified_revision=int(row[5]) if row[5] is not None else None,
+                incident_ids=tuple(i for i, _ in asked.get(int(row[0]), ())),
+                told_incident_ids=tuple(i for i, told in asked.get(int(row[0]), ()) if told),
+            )
+            for row in rows
+        ]
 
     # Ledger and consistency ------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 """Call back the callers who pressed 1: once, when their incident is resolved or its ETA passes.
 
+A caller who presses 1 subscribes (channel `phone`, address their number) to their
+postcode, asking about the incidents found there; each is owed one call per incident.
 The calls go through the delivery engine like any other message (the `phone`
 channel: retried, rate-limited, exactly once per caller) and out through Twilio's
 REST API with Twilio's own client — pointed at `TWILIO_API_URL` when set (a local
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -28,8 +31,7 @@ from bot.delivery.model import (
     TransientError,
 )
 from bot.feed.models import Incident, Status
-from bot.store import Store
-from bot.store.sql import Callback
+from bot.store import Place, Subscription, SubscriptionStore
 from channels.phone.dialogue import Step, _voice
 from channels.phone.markup import to_twiml
 
@@ -77,13 +79,15 @@ def due(state: FeedState, now: dt.datetime) -> list[str]:
     ]
 
 
-def call_for(state: FeedState, callback: Callback, now: dt.datetime) -> NewDelivery:
+def call_for(
+    state: FeedState, incident_id: str, now: dt.datetime, caller: Subscription
+) -> NewDelivery:
     """The call a caller gets: the phone script of their incident as it stands now."""
-    incident = state.feed.incident(callback.incident_id)
+    incident = state.feed.incident(incident_id)
     assert incident is not None
     locale = (
-        callback.locale
-        if callback.locale in state.feed.organization.locales
+        caller.locale
+        if caller.locale in state.feed.organization.locales
         else (state.feed.organization.default_locale)
     )
     words = state.render("ivr", incident, locale, now)
@@ -92,16 +96,44 @@ def call_for(state: FeedState, callback: Callback, now: dt.datetime) -> NewDeliv
         revision=state.revision.number,
         incident_id=incident.id,
         channel=PhoneCallbacks.name,
-        target=callback.phone,
+        target=caller.address,
         status=incident.status.value,
-        fingerprint=f"callback-{callback.id}",
+        fingerprint=f"callback-{caller.id}",
         payload=twiml,
     )
 
 
-async def queue_due(store: Store, state: FeedState, now: dt.datetime) -> int:
+async def ask_for_call(
+    store: SubscriptionStore,
+    caller: str,
+    postcode: str,
+    locale: str,
+    incident_ids: Sequence[str],
+    now: dt.datetime,
+) -> Subscription:
+    """Remember a caller to call back about each incident (once per caller and incident)."""
+    return await store.subscribe(
+        PhoneCallbacks.name,
+        caller,
+        places=[Place.postcode(postcode)],
+        locale=locale,
+        incident_ids=incident_ids,
+        now=now,
+    )
+
+
+async def queue_due(store: SubscriptionStore, state: FeedState, now: dt.datetime) -> int:
     """Queue the calls now owed; safe to run any number of times, on any instance."""
-    return await store.queue_callbacks(due(state, now), lambda c: call_for(state, c, now))
+    queued = 0
+    for incident_id in due(state, now):
+        queued += await store.queue_notifications(
+            PhoneCallbacks.name,
+            incident_id,
+            revision=state.revision.number,
+            make=functools.partial(call_for, state, incident_id, now),
+            once=True,
+        )
+    return queued
 
 
 class PhoneCallbacks(ChannelAdapter):

@@ -18,6 +18,7 @@ from twilio.request_validator import RequestValidator
 from bot.http.keys import SERVICE
 from bot.state import FeedState
 from channels.phone import dialogue
+from channels.phone.callbacks import ask_for_call
 from channels.phone.dialogue import Links, Step
 from channels.phone.markup import to_twiml, to_vxml
 
@@ -114,7 +115,7 @@ def setup(app: web.Application, signing: Signing, *, callbacks: bool = False) ->
         if digits == "1" and callbacks and caller:
             incidents = [i.id for i in state.lookup.for_postcode(postcode, now)]
             if incidents:
-                await service.store.add_callbacks(caller, postcode, locale, incidents)
+                await ask_for_call(service.store, caller, postcode, locale, incidents, now)
                 return dialogue.callback_confirmed(state, locale)
         return dialogue.area_menu(state, locale, postcode, digits, now, links, callbacks=callbacks)
 

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from bot.store import RevisionRecord, Store, StoreError, document_hash, open_store
+from bot.delivery.model import NewDelivery
+from bot.store import (
+    Place,
+    PlaceCount,
+    RevisionRecord,
+    Store,
+    StoreError,
+    Subscription,
+    document_hash,
+    open_store,
+)
 from bot.store.sqlite import SqliteStore
+from tests.conftest import NOON
 from tests.pg import fresh_postgres
 
 
@@ -370,21 +383,378 @@ async def test_a_plan_naming_a_target_twice_is_refused_and_records_nothing(store
     assert await store.delivery_counts() == {}
 
 
-async def test_callers_queued_by_several_at_once_are_called_once(store: Store) -> None:
-    from bot.delivery.model import NewDelivery
-    from bot.store.sql import Callback, SqlStore
+# Subscriptions -------------------------------------------------------------------------
 
-    assert isinstance(store, SqlStore)
-    record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
-    for n in range(20):
-        await store.add_callbacks(f"+3460000{n:04d}", "28013", "es", ["i1", "i2"])
+CENTRO, NORTE = Place.area("centro"), Place.area("norte")
+P28013, P28014 = Place.postcode("28013"), Place.postcode("28014")
+PERMITS = Place.service("permits")
 
-    def call(callback: Callback) -> NewDelivery:
+
+def telling(record: RevisionRecord, incident: str) -> Callable[[Subscription], NewDelivery]:
+    """A notification for each subscription: its address told `incident` at `record`."""
+
+    def make(subscription: Subscription) -> NewDelivery:
         return NewDelivery(
-            record.number, callback.incident_id, "phone", callback.phone, "resolved", "f", "<x/>"
+            record.number,
+            incident,
+            subscription.channel,
+            subscription.address,
+            "identified",
+            "f",
+            f"{incident} at {record.number}, in {subscription.locale}",
         )
 
-    queued = await asyncio.gather(*(store.queue_callbacks(["i1", "i2"], call) for _ in range(4)))
-    assert sum(queued) == 40  # each caller of each incident once, whoever queued it
-    assert await store.delivery_counts() == {"pending": 40}
-    assert await store.queue_callbacks(["i1", "i2"], call) == 0
+    return make
+
+
+async def test_subscribing_twice_to_a_place_keeps_one(store: Store) -> None:
+    first = await store.subscribe("tg", "chat-1", places=[CENTRO], locale="es", now=NOON)
+    assert first.channel == "tg" and first.address == "chat-1"
+    assert first.places == (CENTRO,) and first.locale == "es"
+    assert first.created_at == NOON and first.last_notified_revision is None
+    assert first.incident_ids == first.told_incident_ids == ()
+    later = NOON + dt.timedelta(hours=1)
+    again = await store.subscribe(
+        "tg", "chat-1", places=[PERMITS, CENTRO, P28013], locale="en", now=later
+    )
+    # One subscription: its places added once each, its language the latest, its age kept.
+    assert again.id == first.id and again.created_at == NOON and again.locale == "en"
+    assert again.places == (CENTRO, P28013, PERMITS)
+    assert await store.subscriptions_of("tg", "chat-1") == [again]
+    assert await store.subscription_counts() == [
+        PlaceCount("tg", CENTRO, 1),
+        PlaceCount("tg", P28013, 1),
+        PlaceCount("tg", PERMITS, 1),
+    ]
+
+
+async def test_a_subscription_needs_something_to_hear_about(store: Store) -> None:
+    with pytest.raises(ValueError, match="no place and no incident"):
+        await store.subscribe("tg", "chat-1", places=[], locale="es")
+    with pytest.raises(ValueError, match="a channel and an address"):
+        await store.subscribe("tg", "", places=[CENTRO], locale="es")
+    assert await store.subscriptions_of("tg", "chat-1") == []
+
+
+async def test_incidents_asked_about_are_kept_once_each(store: Store) -> None:
+    await store.subscribe("phone", "+34600", places=[P28014], locale="es", incident_ids=["i2"])
+    asked = await store.subscribe(
+        "phone", "+34600", places=[P28014], locale="es", incident_ids=["i1", "i2", "i1"]
+    )
+    assert asked.incident_ids == ("i1", "i2") and asked.told_incident_ids == ()
+    assert asked.places == (P28014,)
+
+
+async def test_subscriptions_are_per_channel_and_address(store: Store) -> None:
+    tg = await store.subscribe("tg", "+34600", places=[CENTRO], locale="es")
+    phone = await store.subscribe("phone", "+34600", places=[P28013], locale="en")
+    assert tg.id != phone.id
+    assert await store.subscriptions_of("tg", "+34600") == [tg]
+    assert await store.subscriptions_of("phone", "+34600") == [phone]
+    assert await store.subscriptions_of("x", "+34600") == []
+
+
+async def test_unsubscribing_a_place_and_then_everything(store: Store) -> None:
+    await store.subscribe("tg", "chat-1", places=[CENTRO, NORTE], locale="es")
+    await store.subscribe("tg", "chat-2", places=[CENTRO], locale="es")
+    assert await store.unsubscribe("tg", "chat-1", NORTE) == 1
+    assert await store.unsubscribe("tg", "chat-1", NORTE) == 0  # not there any more
+    [left] = await store.subscriptions_of("tg", "chat-1")
+    assert left.places == (CENTRO,)
+    # Its last place gone, the subscription is gone.
+    assert await store.unsubscribe("tg", "chat-1", CENTRO) == 1
+    assert await store.subscriptions_of("tg", "chat-1") == []
+    await store.subscribe("tg", "chat-2", places=[NORTE], locale="es", incident_ids=["i1"])
+    assert await store.unsubscribe("tg", "chat-2") == 2
+    assert await store.subscriptions_of("tg", "chat-2") == []
+    assert await store.unsubscribe("tg", "nobody") == 0
+    assert await store.subscription_counts() == []
+
+
+async def test_subscribers_for_places_are_each_listed_once_by_id(store: Store) -> None:
+    a = await store.subscribe("tg", "a", places=[CENTRO, P28013], locale="es")
+    b = await store.subscribe("tg", "b", places=[PERMITS], locale="en")
+    await store.subscribe("tg", "c", places=[NORTE], locale="es")
+    await store.subscribe("x", "d", places=[CENTRO], locale="es")  # another channel
+    found = await store.subscribers_for("tg", [P28013, CENTRO, PERMITS])
+    assert found == [a, b]  # a once, though two of its places match
+    assert await store.subscribers_for("tg", []) == []
+    assert await store.subscribers_for("tg", [Place.area("sur")]) == []
+    counts = await store.subscription_counts()
+    assert PlaceCount("tg", CENTRO, 1) in counts and PlaceCount("x", CENTRO, 1) in counts
+
+
+async def test_subscription_counts_hold_no_personal_data(store: Store) -> None:
+    for n in range(3):
+        await store.subscribe("tg", f"chat-{n}", places=[CENTRO], locale="es")
+    await store.subscribe("phone", "+34600", places=[P28014], locale="es", incident_ids=["i"])
+    assert await store.subscription_counts() == [
+        PlaceCount("phone", P28014, 1),
+        PlaceCount("tg", CENTRO, 3),
+    ]
+
+
+async def test_each_subscriber_hears_of_an_incident_once_per_revision(store: Store) -> None:
+    first, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    for n in range(5):
+        await store.subscribe("tg", f"chat-{n}", places=[CENTRO], locale="es")
+    await store.subscribe("tg", "both", places=[CENTRO, P28013], locale="es")
+    await store.subscribe("tg", "by-name", places=[NORTE], locale="es", incident_ids=["i1"])
+    await store.subscribe("tg", "elsewhere", places=[NORTE], locale="es")
+    await store.subscribe("x", "other-channel", places=[CENTRO], locale="es")
+
+    async def tell(record: RevisionRecord, incident: str = "i1") -> int:
+        return await store.queue_notifications(
+            "tg",
+            incident,
+            revision=record.number,
+            make=telling(record, incident),
+            places=[CENTRO, P28013],
+        )
+
+    assert await tell(first) == 7  # five, "both" once, and the one that asked by name
+    assert await tell(first) == 0
+    assert await store.delivery_counts() == {"pending": 7}
+    # Another incident in the same revision is another thing to tell.
+    assert await tell(first, "i2") == 6
+    second, _ = await store.record_revision("r: 2\n", author="a", source="cli")
+    assert await tell(second) == 7
+    assert await tell(first) == 0  # a late call for an older revision tells nobody again
+    [named] = await store.subscriptions_of("tg", "by-name")
+    assert named.last_notified_revision == second.number
+    assert named.incident_ids == named.told_incident_ids == ("i1",)
+    [elsewhere] = await store.subscriptions_of("tg", "elsewhere")
+    assert elsewhere.last_notified_revision is None
+    # (Revision 2's word on i1 replaces revision 1's still waiting, as for any delivery.)
+    assert await store.delivery_counts() == {"pending": 13, "superseded": 7}
+
+
+async def test_once_a_subscriber_is_told_it_is_not_told_again(store: Store) -> None:
+    first, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    await store.subscribe("phone", "+34601", places=[P28014], locale="es", incident_ids=["i1"])
+    await store.subscribe(
+        "phone", "+34602", places=[P28014], locale="en", incident_ids=["i1", "i2"]
+    )
+
+    async def call(record: RevisionRecord, incident: str) -> int:
+        return await store.queue_notifications(
+            "phone", incident, revision=record.number, make=telling(record, incident), once=True
+        )
+
+    assert await call(first, "i1") == 2
+    second, _ = await store.record_revision("r: 2\n", author="a", source="cli")
+    assert await call(second, "i1") == 0  # called once, whatever revision follows
+    # Pressing 1 again about an incident already called about does not call again.
+    await store.subscribe("phone", "+34601", places=[P28014], locale="es", incident_ids=["i1"])
+    assert await call(second, "i1") == 0
+    [caller] = await store.subscriptions_of("phone", "+34602")
+    assert caller.incident_ids == ("i1", "i2") and caller.told_incident_ids == ("i1",)
+    assert await call(second, "i2") == 1
+    assert await store.delivery_counts() == {"pending": 3}
+
+
+async def test_a_failing_make_marks_nobody_told(store: Store) -> None:
+    record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    await store.subscribe("tg", "chat-1", places=[CENTRO], locale="es")
+
+    def broken(subscription: Subscription) -> NewDelivery:
+        raise RuntimeError("template missing")
+
+    with pytest.raises(RuntimeError, match="template missing"):
+        await store.queue_notifications(
+            "tg", "i1", revision=record.number, make=broken, places=[CENTRO]
+        )
+    [subscription] = await store.subscriptions_of("tg", "chat-1")
+    assert subscription.last_notified_revision is None
+    assert (
+        await store.queue_notifications(
+            "tg", "i1", revision=record.number, make=telling(record, "i1"), places=[CENTRO]
+        )
+        == 1
+    )
+
+
+@pytest.mark.parametrize("once", [False, True])
+async def test_subscribers_queued_by_several_at_once_are_told_once(
+    store: Store, once: bool
+) -> None:
+    record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    for n in range(50):
+        await store.subscribe(
+            "phone", f"+3460000{n:04d}", places=[P28013], locale="es", incident_ids=["i1", "i2"]
+        )
+
+    async def queue(incident: str) -> int:
+        return await store.queue_notifications(
+            "phone",
+            incident,
+            revision=record.number,
+            make=telling(record, incident),
+            places=[P28013],
+            once=once,
+        )
+
+    queued = await asyncio.gather(*(queue(incident) for incident in ["i1", "i2"] * 4))
+    assert sum(queued) == 100  # each subscriber of each incident once, whoever queued it
+    assert await store.delivery_counts() == {"pending": 100}
+    assert await queue("i1") == await queue("i2") == 0
+
+
+async def test_told_stays_told_across_a_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/unavoz.db"
+    async with open_store(url) as store:
+        record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+        await store.subscribe("tg", "chat-1", places=[CENTRO], locale="es")
+        make = telling(record, "i1")
+        assert (
+            await store.queue_notifications(
+                "tg", "i1", revision=record.number, make=make, places=[CENTRO]
+            )
+            == 1
+        )
+    async with open_store(url) as store:
+        assert (
+            await store.queue_notifications(
+                "tg", "i1", revision=record.number, make=make, places=[CENTRO]
+            )
+            == 0
+        )
+        assert await store.delivery_counts() == {"pending": 1}
+
+
+async def test_forgetting_an_address_deletes_what_is_held_about_it(store: Store) -> None:
+    from bot.delivery.model import DeliveryState, Outcome
+
+    record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    for address in ("chat-1", "chat-2"):
+        await store.subscribe("tg", address, places=[CENTRO], locale="es", incident_ids=["i0"])
+    make = telling(record, "i1")
+    await store.queue_notifications("tg", "i1", revision=record.number, make=make, places=[CENTRO])
+    told = await store.claim_deliveries("tg", instance="x", limit=10, lease=30)
+    await store.finish_deliveries(
+        [Outcome(d, DeliveryState.SENT, sent_at=1.0) for d in told], instance="x"
+    )
+    make = telling(record, "i2")
+    await store.queue_notifications("tg", "i2", revision=record.number, make=make, places=[CENTRO])
+    assert [e.target for e in await store.ledger("tg")] == ["chat-1", "chat-2"]
+
+    # Its subscription (its place, its notices of i0, i1, i2), its waiting delivery and its
+    # ledger row.
+    assert await store.forget("tg", "chat-1") == 7  # 1 place, 3 notices, itself, 1 + 1
+    assert await store.subscriptions_of("tg", "chat-1") == []
+    assert [e.target for e in await store.ledger("tg")] == ["chat-2"]
+    waiting = await store.claim_deliveries("tg", instance="x", limit=10, lease=30)
+    assert [d.target for d in waiting] == ["chat-2"]
+    assert await store.subscription_counts() == [PlaceCount("tg", CENTRO, 1)]
+    assert await store.forget("tg", "chat-1") == 0
+
+
+async def test_a_delivery_being_sent_finishes_after_its_address_is_forgotten(
+    store: Store,
+) -> None:
+    from bot.delivery.model import DeliveryState, Outcome
+
+    record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    await store.subscribe("tg", "chat-1", places=[CENTRO], locale="es")
+    for incident in ("i1", "i2"):
+        make = telling(record, incident)
+        await store.queue_notifications(
+            "tg", incident, revision=record.number, make=make, places=[CENTRO]
+        )
+    [sending] = await store.claim_deliveries("tg", instance="x", limit=10, lease=30)
+    # Its place, its notices of i1 and i2, itself, and i2's waiting delivery.
+    assert await store.forget("tg", "chat-1") == 5
+    done = [Outcome(sending, DeliveryState.SENT, sent_at=1.0)]
+    assert await store.claim_deliveries("tg", instance="x", limit=10, lease=30, finished=done) == []
+    assert await store.delivery_counts() == {"sent": 1}
+    # What was said in that last moment is on the ledger: forgetting again clears it.
+    assert [e.incident_id for e in await store.ledger("tg")] == ["i1"]
+    assert await store.forget("tg", "chat-1") == 1
+
+
+# What an older store held: callers who pressed 1 (one row per caller and incident), one
+# of them called already, as the phone's ledger shows; another queued, its call not made.
+_OLD_CALLBACKS = [
+    "INSERT INTO revisions VALUES (1, 'h1', 'a', 'cli', '2026-11-24T10:00:00+00:00', 'r: 1')",
+    "INSERT INTO revisions VALUES (2, 'h2', 'a', 'cli', '2026-11-24T11:00:00+00:00', 'r: 2')",
+    "INSERT INTO payloads VALUES ('p', '<Response/>')",
+    "INSERT INTO ledger (channel, target, incident_id, revision, fingerprint, status,"
+    " payload_hash, delivered_at) VALUES ('phone', '+34700', 'i1', 1, 'f', 'resolved', 'p', 1)",
+    "INSERT INTO callbacks (phone, postcode, locale, incident_id, state, created_at) VALUES"
+    " ('+34600', '28014', 'es', 'i1', 'waiting', 10.0),"
+    " ('+34600', '28014', 'es', 'i2', 'queued', 11.0),"
+    " ('+34600', '28013', 'en', 'i3', 'waiting', 12.0),"
+    " ('+34700', '28013', 'es', 'i1', 'queued', 13.0)",
+]
+
+
+async def _store_before_subscriptions(dialect: str, url: str, tmp_path: Path) -> None:
+    """Make the store at `url` as a release before migration 6 left it, with callbacks."""
+    from bot.store.sqlite import migrations, statements
+
+    old = [(v, sql) for v, sql in migrations(dialect) if v < 6]
+    if dialect == "sqlite":
+        import sqlite3
+
+        connection = sqlite3.connect(tmp_path / "unavoz.db", isolation_level=None)
+        connection.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)"
+        )
+        for version, sql in old:
+            for statement in statements(sql):
+                connection.execute(statement)
+            connection.execute("INSERT INTO schema_migrations VALUES (?, 'then')", (version,))
+        for statement in _OLD_CALLBACKS:
+            connection.execute(statement)
+        connection.close()
+        return
+    import asyncpg
+
+    pg = await asyncpg.connect(url)
+    try:
+        await pg.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+            " applied_at TIMESTAMPTZ NOT NULL)"
+        )
+        for version, sql in old:
+            for statement in statements(sql):
+                await pg.execute(statement)
+            await pg.execute("INSERT INTO schema_migrations VALUES ($1, now())", version)
+        for statement in _OLD_CALLBACKS:
+            await pg.execute(statement)
+    finally:
+        await pg.close()
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+async def test_callbacks_become_subscriptions_of_the_phone(dialect: str, tmp_path: Path) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        if dialect == "sqlite":
+            url = f"sqlite:///{tmp_path}/unavoz.db"
+        else:
+            url = await stack.enter_async_context(fresh_postgres())
+        await _store_before_subscriptions(dialect, url, tmp_path)
+        store = await stack.enter_async_context(open_store(url))
+        [caller] = await store.subscriptions_of("phone", "+34600")
+        assert caller.places == (P28013, P28014) and caller.locale == "en"  # of the latest
+        assert caller.created_at == dt.datetime.fromtimestamp(10.0, dt.UTC)
+        assert caller.incident_ids == ("i1", "i2", "i3")
+        # Queued, not yet called: told at no later than the latest revision.
+        assert caller.told_incident_ids == ("i2",) and caller.last_notified_revision == 2
+        [called] = await store.subscriptions_of("phone", "+34700")
+        assert called.told_incident_ids == ("i1",) and called.last_notified_revision == 1
+        assert await store.subscription_counts() == [
+            PlaceCount("phone", P28013, 2),
+            PlaceCount("phone", P28014, 1),
+        ]
+        # Those waiting are still owed their call, once; those called are not called again.
+        latest = await store.get_revision(2)
+        assert latest is not None
+        for incident, owed in (("i1", 1), ("i2", 0), ("i3", 1), ("i1", 0)):
+            assert owed == await store.queue_notifications(
+                "phone", incident, revision=2, make=telling(latest, incident), once=True
+            )
+        # The old table is gone (its rows, personal data, live in the subscriptions now).
+        with pytest.raises(Exception, match="callbacks"):
+            async with store._transaction() as tx:  # type: ignore[attr-defined]
+                await tx.fetch("SELECT count(*) FROM callbacks")

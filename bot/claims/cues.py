@@ -19,18 +19,18 @@ _TOPICS: dict[Topic, re.Pattern[str]] = {
         r"\s+posted|(?:te|os|le)\s+(?:contamos|cuento|decimos|digo|escribo|escribimos|llamamos"
         r"|llamaremos|llamo|comentamos)|decimos\s+algo|write\s+(?:to\s+you|back)|report\s+back"
         r"|(?:we|i)(?:'ll|\s+will)\s+(?:call|write|message|text)|call\s+you\s+back|check\s+in"
-        r"|more\s+info|mas\s+info|next\s+update|proxima\s+(?:actualizacion|info\w*)"
+        r"|more\s+info|mas\s+info|confirm\w*|next\s+update|proxima\s+(?:actualizacion|info\w*)"
         r"|siguiente\s+(?:actualizacion|aviso)|seguimiento|follow[\s-]?up)"
     ),
     "hours": re.compile(
         r"\b(?:oficinas?|offices?|abr(?:e|en|imos|iremos)|abiert[oa]s?|opens?|opening|open\w*"
-        r"|cierr\w*|cerr\w*|clos\w*|horarios?|hours|atencion|atend\w*|llam(?:a|anos|ar|e|en)\b"
-        r"|call\s+us|call\s+(?:the|our)|ring\s+us|phone\s+line|telefono|tlf|lines?|lineas?"
+        r"|cierr\w*|cerr\w*|clos\w*|horarios?|hours|atencion|atend\w*|atiend\w*|llam(?:a|anos|ar|e|en)\b"
+        r"|call|ring\s+us|phone\s+line|telefono|tlf|lines?|lineas?"
         r"|mostrador|desk|tiendas?|shops?|stores?|de\s+lunes|monday|weekdays|entre\s+semana"
         r"|24/7|24\s*h(?:oras)?\b|staffed|atendid\w*|disponibles?\s+de)"
     ),
     "past": re.compile(
-        r"\b(?:desde|since|hace|ago|empez\w*|comenz\w*|started|start|began|begun|cayo|se\s+cayo"
+        r"\b(?:desde|since|hace|ago|soluciono|arreglo|resolvio|reparo|volvio|empez\w*|comenz\w*|started|start|began|begun|cayo|se\s+cayo"
         r"|ayer|yesterday|was|were|fue|happened|ocurri\w*|went\s+down|broke|rompi\w*|llevamos"
         r"|been|detectamos|detected|ha\s+caido|han\s+caido|noticed|first\s+reported)\b"
     ),
@@ -69,10 +69,10 @@ _UNAFFECTED = re.compile(
     r"(?:problema\w*|incidencia\w*|averia\w*|corte\w*|afectacion\w*|caida\w*|fallo\w*|incidente\w*"
     r"|nada)|sin\s+(?:incidencias|problemas|afectacion|cortes)|fuera\s+de|nada\s+que\s+ver"
     r"|funciona\w*\s+(?:bien|con\s+normalidad|correctamente|sin\s+problemas|perfectamente|ok)"
-    r"|todo\s+(?:ok|bien|normal)|not\s+(?:affected|impacted|included|part\s+of|in)|unaffected"
+    r"|(?:va|van|esta|estan)\s+bien|not\s+(?:affected|impacted|included|part\s+of|in)|unaffected"
     r"|(?:is|are)n'?t\s+(?:affected|impacted|included|part\s+of|in)|(?:does|do)(?:\s+not|n'?t)"
     r"\s+(?:affect|cover|include)|outside|no\s+(?:issues?|problems?|outages?|incidents?|faults?)"
-    r"|(?:works|working|is|are)\s+(?:fine|normally|ok)|all\s+good|nothing\s+(?:wrong|reported)"
+    r"|(?:works|working|is|are)\s+(?:fine|normally|ok)|nothing\s+(?:wrong|reported)"
     r"|not\s+(?:your|ur)|no\s+es\s+(?:tu|en\s+tu)|unrelated)"
 )
 _AFFECTED = re.compile(

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from bot.claims import contacts, cues
 from bot.claims.language import detect
-from bot.claims.places import PlaceIndex, PlaceMention, incident_words
+from bot.claims.places import PlaceIndex, PlaceMention, ServiceMention, incident_words
 from bot.claims.states import find_states
 from bot.claims.text import MAX_LENGTH, Reply, clean
 from bot.claims.times import TimeMention, find_times
@@ -236,13 +236,13 @@ class _Lint:
     def run(self) -> LintResult:
         folded, original = self.reply.folded, self.reply.original
         places = self.facts.places.places(original, folded)
-        services = self.facts.places.services(original, folded)
-        about = self._about(places, [s.service_ids for s in services])
-        times = find_times(folded, self.now, self.tz)
+        self.services = self.facts.places.services(original, folded)
+        about = self._about(places, [s.service_ids for s in self.services])
+        self.times = times = find_times(folded, self.now, self.tz)
         self._times(times, about)
         self._states(about)
         self._places(places, about)
-        self._services(services, about)
+        self._services(self.services, about)
         self._contacts(times, about)
         if not about and (times or self.findings):
             self.notes.append("the text names no incident: give one to check times and states")
@@ -256,27 +256,28 @@ class _Lint:
         )
 
     def _about(self, places: list[PlaceMention], services: list[tuple[str, ...]]) -> list[Incident]:
+        """The incidents the reply is about: the one given, else those its words name best,
+        else those open now where the customer asked, else the only one open now."""
         if self.incident is not None:
             return [self.incident]
-        candidates = list(self.feed.incidents)
-        if self.place is not None:
-            here = set(self.place.area_ids)
-            candidates = [i for i in candidates if i.is_open and here & self.facts.covered([i])]
         words = set(_words(self.reply.folded))
         scores: dict[str, int] = {}
-        for incident in candidates:
+        for incident in self.feed.incidents:
             score = 2 * sum(1 for ids in services if set(ids) & set(incident.services))
             score += len(words & self.facts.words.get(incident.id, frozenset()))
-            if incident.is_open:
+            if score and incident.is_open:
                 covered = self.facts.covered([incident])
                 score += sum(1 for p in places if p.area_ids and set(p.area_ids) & covered)
+                if self.place is not None and set(self.place.area_ids) & covered:
+                    score += 1
             scores[incident.id] = score
         best = max(scores.values(), default=0)
         if best > 0:
-            return [i for i in candidates if scores[i.id] == best]
+            return [i for i in self.feed.incidents if scores[i.id] == best]
+        current = [i for i in self.feed.incidents if _is_current(i, self.now)]
         if self.place is not None:
-            return candidates
-        current = [i for i in candidates if i.is_open and _is_current(i, self.now)]
+            here = set(self.place.area_ids)
+            return [i for i in current if here & self.facts.covered([i])]
         return current if len(current) == 1 else []
 
     # ------------------------------------------------------------ kinds
@@ -300,14 +301,25 @@ class _Lint:
         for mention in times:
             sentence = self.reply.sentence_of(mention.start)
             topic = cues.topic_of(self.reply.folded, sentence, mention.start, mention.end)
-            if topic in ("past", "hours") or mention.past or mention.relation == "from":
+            if topic in ("past", "hours") or not self._is_promise(mention):
                 continue
-            if mention.latest < self.now - _PAST:
-                continue
+            if self._other_service(sentence, about):
+                continue  # a time for another service: the service finding says what is wrong
             if topic == "next_update":
                 self._next_update(mention, about)
             else:
                 self._eta(mention, about)
+
+    def _is_promise(self, mention: TimeMention) -> bool:
+        """A time still to come, given as a moment or a deadline (not "since 8:00")."""
+        if mention.past or mention.relation == "from":
+            return False
+        return mention.latest >= self.now - _PAST
+
+    def _other_service(self, sentence: tuple[int, int], about: list[Incident]) -> bool:
+        told = {s for i in about for s in i.services}
+        named = [m for m in self.services if sentence[0] <= m.start < sentence[1]]
+        return bool(named) and not any(set(m.service_ids) & told for m in named)
 
     def _eta(self, mention: TimeMention, about: list[Incident]) -> None:
         if any(_fits_eta(mention, i, self.now) for i in about):
@@ -331,7 +343,10 @@ class _Lint:
     def _states(self, about: list[Incident]) -> None:
         if not about:
             return
+        promised = [self.reply.sentence_of(t.start) for t in self.times if self._is_promise(t)]
         for state in find_states(self.reply.folded, self.reply.sentences):
+            if state.claim == "fixed" and self.reply.sentence_of(state.start) in promised:
+                continue  # "lo tienes solucionado en dos horas": an ETA, checked as one
             first = about[0]
             if _contradicts(state.claim, about):
                 says = (
@@ -400,7 +415,7 @@ class _Lint:
         names = [areas[a].name.get(self.locale) or a for a in area_ids if a in areas]
         return ", ".join(names) or self.wording.say("your_area")
 
-    def _services(self, services: list[Any], about: list[Incident]) -> None:
+    def _services(self, services: list[ServiceMention], about: list[Incident]) -> None:
         if not about:
             return
         told = {s for i in about for s in i.services}

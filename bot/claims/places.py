@@ -101,7 +101,11 @@ class PlaceIndex:
                     if key:
                         names[key].add(area.id)
         self.names = {k: tuple(sorted(v)) for k, v in names.items()}
-        self.fuzzy_names = [k for k in self.names if k not in _EVERYDAY and len(k) >= 5]
+        fuzzy: dict[int, list[str]] = defaultdict(list)
+        for key in self.names:
+            if key not in _EVERYDAY and len(key) >= 5:
+                fuzzy[key.count(" ") + 1].append(key)
+        self.fuzzy_names = dict(fuzzy)  # by number of words: "fuencarral is" is no name
         self.max_words = max((k.count(" ") + 1 for k in self.names), default=1)
         postcodes: dict[str, set[str]] = defaultdict(set)
         for area in feed.areas:
@@ -173,7 +177,8 @@ class PlaceIndex:
                     return None
                 return size, area_ids
             if len(key) >= 5 and not key.isdigit():
-                best = process.extractOne(key, self.fuzzy_names, scorer=fuzz.ratio, score_cutoff=84)
+                choices = self.fuzzy_names.get(size, [])
+                best = process.extractOne(key, choices, scorer=fuzz.ratio, score_cutoff=84)
                 if best is not None:
                     return size, self.names[best[0]]
         return None

@@ -26,7 +26,7 @@ _FIXED = re.compile(
     r"|normal|listo|arreglado|solucionado)|(?:esta|estan)\s+operativ\w*|operativ[oa]\s+de\s+nuevo"
     r"|fixed|resolved|restored|sorted(?:\s+out)?|solved|repaired"
     r"|back\s+(?:to\s+normal|up|online|on\b|in\s+service)|(?:is|are|'s|s)\s+back\b"
-    r"|working\s+(?:again|now|fine|normally|properly)|works\s+(?:again|now|fine|normally)"
+    r"|working\s+(?:again|now|fine|normally|properly)|works?\s+(?:again|now|fine|normally)"
     r"|up\s+and\s+running|all\s+(?:good|clear|sorted|fixed|set)|everything(?:'s|\s+is)\s+(?:ok"
     r"|fine|working|back)|now\s+working|no\s+longer\s+(?:down|an\s+issue|a\s+problem)"
     r"|should\s+work\s+now|is\s+live\s+again"
@@ -114,7 +114,7 @@ def _in_sentence(folded: str, first: int, last: int) -> list[StateMention]:
         if not _NEGATED.search(before):
             out.append(StateMention(*_trimmed(folded, match), "planned"))
     for match in _UNPLANNED.finditer(folded, first, last):
-        overlaps = any(p.start() <= match.end() + 12 and match.start() <= p.end() for p in planned)
+        overlaps = any(p.start() < match.end() and match.start() < p.end() for p in planned)
         before = folded[max(first, match.start() - 25) : match.start()]
         if not overlaps and not _NEGATED.search(before):
             out.append(StateMention(match.start(), match.end(), "unplanned"))

@@ -72,7 +72,7 @@ _RANGE_END = re.compile(
 _RELATIVE = re.compile(
     r"\b(?P<pre>en|dentro\s+de|in|within|hace)\s+(?:(?:unas?|unos|about|around|aprox\.?|approx\.?"
     r"|~|las\s+proximas|the\s+next|next)\s+)?"
-    rf"(?P<amount>\d{{1,3}}(?:[.,]5)?|media|half\s+an?|{_AMOUNT_WORDS})\s*"
+    rf"(?P<amount>\d{{1,3}}(?:[.,]5)?|media|half\s+an?|un\s+par\s+de|a\s+couple\s+of|{_AMOUNT_WORDS})\s*"
     r"(?P<unit>horas?|hrs?|hs?|hours?|minutos?|mins?|m|minutes?|dias?|days?)\b"
     r"(?P<half>\s+y\s+media|\s+and\s+a\s+half)?(?P<ago>\s+ago)?"
 )
@@ -196,8 +196,8 @@ def _pieces(folded: str) -> list[Piece]:
 def _is_clock(folded: str, match: re.Match[str]) -> bool:
     hour = match["hour"]
     value = int(hour) if hour.isdigit() else NUMBERS.get(hour, 99)
-    if value > 24 or (match["minute"] and value == 24):
-        return False
+    if value >= 24:
+        return False  # "24h" is a desk that never closes, not a time
     if match["minute"] or match["mer"] or match["half"] or match["ish"]:
         return True
     if match["suffix"] and hour.isdigit():
@@ -313,8 +313,8 @@ def _date_numbers(match: re.Match[str], today: dt.date) -> tuple[int | None, int
     if match["day2"]:
         return int(match["day2"]), MONTHS[match["month2"][:3]]
     if match["day_only"]:
-        number = int(match["day_only"])
-        return (number, today.month) if number >= today.day else (number, today.month % 12 + 1)
+        # "el 17" said on the 24th is the 17th gone by ("se solucionó el 17"), not next month's.
+        return int(match["day_only"]), today.month
     return None, 0
 
 
@@ -429,6 +429,7 @@ def _at(day: dt.date, minutes: int, tz: ZoneInfo) -> dt.datetime:
     return midnight + dt.timedelta(minutes=minutes)
 
 
+_GONE = dt.timedelta(minutes=30)  # a clock time this long past is not the one meant
 _LATE_PARTS = frozenset(
     {"afternoon_es", "afternoon_en", "evening", "tonight_es", "tonight_en", "end_of_day"}
 )
@@ -456,6 +457,8 @@ def _place_clock(
         if later_part or working_day or gone:
             hour += 12
     moment = _at(day, hour * 60 + clock.minute, tz)
+    if clock.explicit and part is None and not explicit_day and moment < now - _GONE:
+        moment += dt.timedelta(days=1)  # "back at 3am", said at noon: tomorrow's 3am
     if part in ("tonight_es", "tonight_en") and hour < 6:
         moment += dt.timedelta(days=1)
     return moment

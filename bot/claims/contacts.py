@@ -65,17 +65,23 @@ class Desk:
     url: str | None
     always_open: bool
     rules: tuple[tuple[frozenset[str], dt.time, dt.time], ...]
+    known: bool  # False: hours only in words the lint does not read, so none are checked
 
     @classmethod
     def of(cls, contact: HumanContact) -> Desk:
         hours_text = " ".join(fold(t) for t in contact.hours.values())
         rules = tuple((frozenset(r.days), r.opens, r.closes) for r in contact.opening_hours)
+        # No machine-readable hours means always open, unless the words give hours.
+        always_open = bool(_ALWAYS.search(hours_text)) or (
+            not rules and not re.search(r"\d", hours_text)
+        )
         return cls(
             contact=contact,
             phone=phone_digits(contact.phone),
             url=normalize_url(contact.url) if contact.url else None,
-            always_open=not rules or bool(_ALWAYS.search(hours_text)),
+            always_open=always_open,
             rules=rules,
+            known=always_open or bool(rules),
         )
 
     def opens_at(self, hour: int, minute: int) -> bool:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from bot.claims import contacts, cues
 from bot.claims.language import detect
 from bot.claims.places import PlaceIndex, PlaceMention, ServiceMention, incident_words
-from bot.claims.states import find_states
+from bot.claims.states import CLAUSE_BREAK, StateMention, find_states
 from bot.claims.text import MAX_LENGTH, Reply, clean
 from bot.claims.times import TimeMention, find_times
 from bot.claims.wording import Wording
@@ -343,9 +343,9 @@ class _Lint:
     def _states(self, about: list[Incident]) -> None:
         if not about:
             return
-        promised = [self.reply.sentence_of(t.start) for t in self.times if self._is_promise(t)]
+        promised = [t for t in self.times if self._is_promise(t)]
         for state in find_states(self.reply.folded, self.reply.sentences):
-            if state.claim == "fixed" and self.reply.sentence_of(state.start) in promised:
+            if state.claim == "fixed" and any(self._same_clause(state, t) for t in promised):
                 continue  # "lo tienes solucionado en dos horas": an ETA, checked as one
             first = about[0]
             if _contradicts(state.claim, about):
@@ -357,6 +357,11 @@ class _Lint:
             else:
                 continue
             self._add("resolved", state.start, state.end, says, first.id)
+
+    def _same_clause(self, state: StateMention, time: TimeMention) -> bool:
+        start, end = min(state.end, time.end), max(state.start, time.start)
+        between = self.reply.folded[start : end + 3]  # + "ya " of "… y ya funciona"
+        return end - start <= 40 and not CLAUSE_BREAK.search(between)
 
     def _places(self, places: list[PlaceMention], about: list[Incident]) -> None:
         open_about = [i for i in about if i.is_open]
@@ -470,6 +475,8 @@ class _Lint:
         incident_id: str | None,
     ) -> None:
         folded = self.reply.folded
+        if not all(d.known for d in desks):
+            return  # a desk whose hours the lint cannot read might be the one meant
         for mention in times:
             sentence = self.reply.sentence_of(mention.start)
             if cues.topic_of(folded, sentence, mention.start, mention.end) != "hours":

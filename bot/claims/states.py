@@ -58,6 +58,7 @@ _UNPLANNED = re.compile(
     r"|se\s+ha\s+caido|se\s+cayo|ha\s+fallado|outage|failure|fault|broke(?:n)?|crash\w*"
     r"|unexpected|unplanned|bug|went\s+down|glitch)\b"
 )
+CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:y\s+ya|pero|aunque|but|and\s+(?:it|now|already))\b")
 _NEGATED = re.compile(
     r"(?:\b(?:no|not|nor|ni|nunca|never|sin|isn'?t|aren'?t|hasn'?t|haven'?t|wasn'?t|won'?t"
     r"|todavia\s+no|aun\s+no|ya\s+no|no\s+longer|not\s+yet)|n't)(?:\s+\w+){0,2}\s*$"
@@ -99,7 +100,7 @@ def _is_question(folded: str, first: int, last: int) -> bool:
 def _in_sentence(folded: str, first: int, last: int) -> list[StateMention]:
     out: list[StateMention] = []
     for match in _FIXED.finditer(folded, first, last):
-        before = folded[max(first, match.start() - 40) : match.start()]
+        before = _clause_before(folded, max(first, match.start() - 40), match.start())
         if _NEGATED.search(before) or _NOT_NOW.search(before) or _is_negated_inside(match[0]):
             continue
         out.append(StateMention(*_trimmed(folded, match), "fixed"))
@@ -119,6 +120,14 @@ def _in_sentence(folded: str, first: int, last: int) -> list[StateMention]:
         if not overlaps and not _NEGATED.search(before):
             out.append(StateMention(match.start(), match.end(), "unplanned"))
     return out
+
+
+def _clause_before(folded: str, start: int, end: int) -> str:
+    """The words before `end` back to `start`, cut at the last clause break: "tendremos
+    arreglado a las 20:00 y ya funciona" — the future of the first clause is not the second's."""
+    before = folded[start:end]
+    breaks = list(CLAUSE_BREAK.finditer(before))
+    return before[breaks[-1].start() :] if breaks else before
 
 
 def _is_negated_inside(words: str) -> bool:

@@ -3,7 +3,8 @@
 Behind the admin token: a login form exchanges it for an HttpOnly, SameSite=Strict
 session cookie derived from it (changing the token logs everyone out), and every
 form carries a CSRF field derived from it too. The forms call the same
-`FeedService.apply` as the CLI and the admin API. Server-rendered, no JavaScript.
+`FeedService.apply` as the CLI and the admin API. Server-rendered; the one script is
+the reply box's (bot/http/lint_box.js), which calls the claims lint as the user types.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from bot.web.page import TEMPLATES
 from channels import RENDERERS
 
 COOKIE = "unavoz_console"
+LINT_PATH = "/api/v1/lint"  # bot.http.lint.PATH (not imported: that module imports this one)
 
 
 def _derive(token: str, purpose: str) -> str:
@@ -57,7 +59,8 @@ def _page(name: str, status: int = 200, **context: Any) -> web.Response:
     html = TEMPLATES.get_template(name).render(context)
     response = web.Response(text=html, content_type="text/html", status=status)
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none';"
+        " script-src 'self'; connect-src 'self'"  # the reply box: /console/lint.js, /api/v1/lint
     )
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -134,21 +137,23 @@ async def login(request: web.Request) -> web.Response:
     if not hmac.compare_digest(given.encode(), token.encode()):
         return _page("login.html.j2", status=401, error="wrong token")
     response = web.HTTPSeeOther("/console")
-    response.set_cookie(
-        COOKIE,
-        _derive(token, "session"),
-        httponly=True,
-        samesite="Strict",
-        secure=request.secure,
-        path="/console",
-        max_age=12 * 3600,
-    )
+    for path in ("/console", LINT_PATH):  # the reply box calls the lint with this session
+        response.set_cookie(
+            COOKIE,
+            _derive(token, "session"),
+            httponly=True,
+            samesite="Strict",
+            secure=request.secure,
+            path=path,
+            max_age=12 * 3600,
+        )
     raise response
 
 
 async def logout(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther("/console")
     response.del_cookie(COOKIE, path="/console")
+    response.del_cookie(COOKIE, path=LINT_PATH)
     raise response
 
 

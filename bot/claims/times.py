@@ -103,7 +103,7 @@ _DAY = re.compile(
     r"|(?P<weekend>(?:este\s+)?fin\s+de\s+semana|(?:this\s+)?weekend)"
     r"|(?P<weekday>lunes|martes|miercoles|jueves|viernes|sabado|domingo|monday|tuesday|tues"
     r"|wednesday|weds|thursday|thurs|friday|fri|saturday|sunday)"
-    r"|(?P<dm>\d{1,2})\s*/\s*(?P<mm>\d{1,2})(?:/\d{2,4})?(?![\d/])"
+    r"|(?!24\s*/\s*7\b)(?P<dm>\d{1,2})\s*/\s*(?P<mm>\d{1,2})(?:/\d{2,4})?(?![\d/])"
     rf"|(?P<day_of>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:de\s+|of\s+)?{_MONTH}"
     rf"|{_MONTH.replace('month', 'month2')}\s+(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?\b"
     r"|(?:el\s+(?:dia\s+)?|the\s+)(?P<day_only>\d{1,2})(?:st|nd|rd|th)?\b(?!\s*(?:[:./h]\d|de\s+\w|of\s+\w|am|pm))"
@@ -363,8 +363,11 @@ def _resolve(folded: str, group: list[Piece], now: dt.datetime, tz: ZoneInfo) ->
         return mention
     first_day = days[0] if days else today
     if clocks:
+        # A range or a "since" is read as written: no rolling a gone hour over to the next.
+        as_written = relation in ("from", "range") or len(clocks) > 1
         moments = [
-            _place_clock(c, first_day, part, now, tz, explicit_day=days is not None) for c in clocks
+            _place_clock(c, first_day, part, now, tz, explicit_day=days is not None or as_written)
+            for c in clocks
         ]
         moments = _as_range(moments, clocks)
         mention.earliest, mention.latest = min(moments), max(moments)
@@ -408,7 +411,7 @@ def _amount(match: re.Match[str]) -> dt.timedelta:
         amount = float(text)
     elif text.startswith(("media", "half")):
         amount = 0.5
-    elif text.startswith(("par", "couple")):
+    elif "par" in text or "couple" in text:
         amount = 2
     elif text in ("few", "pocas"):
         amount = 3

@@ -2,8 +2,8 @@
 
 Behind the admin bearer token like the rest of `/api/v1/`. The console's own page
 may call it too, without the token in the page: signing in to the console also sets
-its session cookie for this one path (SameSite=Strict, HttpOnly), and the page sends
-its CSRF value in the `X-Unavoz-CSRF` header.
+its session in a cookie for this one path (SameSite=Strict, HttpOnly), and the page
+sends its CSRF value in the `X-Unavoz-CSRF` header.
 """
 
 from __future__ import annotations
@@ -49,12 +49,12 @@ class LintRequest(BaseModel):
 
 def console_may_lint(request: web.Request) -> bool:
     """The console page's own call: its session cookie and its CSRF header, both current."""
-    from bot.web.console import COOKIE, _derive  # the console owns its session's derivation
+    from bot.web.console import LINT_COOKIE, _derive  # the console owns its session
 
     token = request.app[SETTINGS].admin_token
     if not token or request.path != PATH:
         return False
-    cookie = request.cookies.get(COOKIE, "")
+    cookie = request.cookies.get(LINT_COOKIE, "")
     csrf = request.headers.get(CSRF_HEADER, "")
     return hmac.compare_digest(cookie, _derive(token, "session")) and hmac.compare_digest(
         csrf, _derive(token, "csrf")

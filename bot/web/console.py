@@ -33,6 +33,7 @@ from bot.web.page import TEMPLATES
 from channels import RENDERERS
 
 COOKIE = "unavoz_console"
+LINT_COOKIE = "unavoz_console_lint"
 LINT_PATH = "/api/v1/lint"  # bot.http.lint.PATH (not imported: that module imports this one)
 
 
@@ -137,9 +138,10 @@ async def login(request: web.Request) -> web.Response:
     if not hmac.compare_digest(given.encode(), token.encode()):
         return _page("login.html.j2", status=401, error="wrong token")
     response = web.HTTPSeeOther("/console")
-    for path in ("/console", LINT_PATH):  # the reply box calls the lint with this session
+    # The reply box calls the lint with the same session, under its own name and path.
+    for name, path in ((COOKIE, "/console"), (LINT_COOKIE, LINT_PATH)):
         response.set_cookie(
-            COOKIE,
+            name,
             _derive(token, "session"),
             httponly=True,
             samesite="Strict",
@@ -153,7 +155,7 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther("/console")
     response.del_cookie(COOKIE, path="/console")
-    response.del_cookie(COOKIE, path=LINT_PATH)
+    response.del_cookie(LINT_COOKIE, path=LINT_PATH)
     raise response
 
 

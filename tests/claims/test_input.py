@@ -6,9 +6,12 @@ import datetime as dt
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.claims import LintInputError, lint_reply, override
-from bot.claims.text import MAX_LENGTH
+from bot.claims.text import MAX_LENGTH, word_set
+from bot.claims.text import clean as clean_with_flag
 from bot.feed.loader import parse_feed
 from bot.feed.models import Feed
 from tests.claims.conftest import EXAMPLE_FEED, EXAMPLE_NOON
@@ -86,6 +89,10 @@ def test_hostile_text_does_not_hang(example_feed: Feed, text: str) -> None:
     assert time.perf_counter() - started < 2.0
 
 
+def clean_text(text: str) -> str:
+    return clean_with_flag(text)[0]
+
+
 def _feed_warning_on(*kinds: str) -> Feed:
     text = EXAMPLE_FEED.read_text(encoding="utf-8").replace(
         "  apology:\n    es: Sentimos las molestias que le estamos causando.",
@@ -134,3 +141,34 @@ def test_the_lint_does_not_depend_on_todays_date(example_feed: Feed) -> None:
         incident="ser-renewal-down",
     )  # fmt: skip
     assert [f.kind for f in later.findings] == ["eta"]  # the 18:00 of a month later
+
+
+_WORDS = st.sampled_from(
+    sorted(
+        word_set(
+            "a las 18:00 6pm mañana tmrw by tonight ya funciona fixed still down no not Chamberí "
+            "28012 28034 010 +34 900 100 200 www.x.example fibra SER permiso llama de 8 a 20 "
+            "lunes Mon-Fri 24/7 ¿ ? ! , . 🙏 \x00 hasta desde since en dos horas"
+        )
+        | {"\n", "\x1b[1m"}
+    )
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=st.one_of(st.text(max_size=300), st.lists(_WORDS, max_size=40).map(" ".join)),
+    incident=st.sampled_from([None, "ser-renewal-down", "fibre-outage-north", "water-bills-delay"]),
+)
+def test_any_text_gives_findings_on_its_own_words(
+    example_feed: Feed, text: str, incident: str | None
+) -> None:
+    try:
+        result = lint_reply(text, example_feed, EXAMPLE_NOON, incident=incident)
+    except LintInputError:
+        assert not text.strip() or not clean_text(text).strip()
+        return
+    assert result.ok == (not any(f.blocks for f in result.findings))
+    for finding in result.findings:
+        assert 0 <= finding.start < finding.end <= len(text)
+        assert clean_text(text)[finding.start : finding.end] == finding.claim

@@ -1,4 +1,4 @@
-"""The `unavoz` command: validate, preview, run, incident open|update|resolve, schema."""
+"""The `unavoz` command: validate, preview, run, incident open|update|resolve, schema, lint."""
 
 from __future__ import annotations
 
@@ -446,6 +446,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_texts(resolve, "message")
     for sub in (open_, update, resolve):
         sub.set_defaults(handler=cmd_incident)
+
+    from bot.lint_command import add_command as add_lint  # `unavoz lint TEXT`
+
+    add_lint(commands)
     return parser
 
 

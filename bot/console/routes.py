@@ -3,7 +3,8 @@
 Behind the admin token: a login form exchanges it for an HttpOnly, SameSite=Strict
 session cookie derived from it (changing the token logs everyone out), and every
 form carries a CSRF field derived from it too. The forms call the same
-`FeedService.apply` as the CLI and the admin API. Server-rendered, no JavaScript.
+`FeedService.apply` as the CLI and the admin API. Server-rendered; the one script is
+the reply box's (bot/http/lint_box.js), which calls the claims lint as the user types.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ TEMPLATES = Environment(
     lstrip_blocks=True,
     auto_reload=False,
 )
+LINT_COOKIE = "unavoz_console_lint"
+LINT_PATH = "/api/v1/lint"  # bot.http.lint.PATH (not imported: that module imports this one)
 
 
 def _derive(token: str, purpose: str) -> str:
@@ -64,7 +67,8 @@ def _page(name: str, status: int = 200, **context: Any) -> web.Response:
     html = TEMPLATES.get_template(name).render(context)
     response = web.Response(text=html, content_type="text/html", status=status)
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none';"
+        " script-src 'self'; connect-src 'self'"  # the reply box: /console/lint.js, /api/v1/lint
     )
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -141,21 +145,24 @@ async def login(request: web.Request) -> web.Response:
     if not hmac.compare_digest(given.encode(), token.encode()):
         return _page("login.html.j2", status=401, error="wrong token")
     response = web.HTTPSeeOther("/console")
-    response.set_cookie(
-        COOKIE,
-        _derive(token, "session"),
-        httponly=True,
-        samesite="Strict",
-        secure=request.secure,
-        path="/console",
-        max_age=12 * 3600,
-    )
+    # The reply box calls the lint with the same session, under its own name and path.
+    for name, path in ((COOKIE, "/console"), (LINT_COOKIE, LINT_PATH)):
+        response.set_cookie(
+            name,
+            _derive(token, "session"),
+            httponly=True,
+            samesite="Strict",
+            secure=request.secure,
+            path=path,
+            max_age=12 * 3600,
+        )
     raise response
 
 
 async def logout(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther("/console")
     response.del_cookie(COOKIE, path="/console")
+    response.del_cookie(LINT_COOKIE, path=LINT_PATH)
     raise response
 
 

@@ -101,6 +101,15 @@ class OpeningHours(_Model):
     closes: dt.time
 
 
+class ClaimsLint(_Model):
+    """How the claims lint treats what a person writes to a customer."""
+
+    warn: list[Literal["eta", "resolved", "area", "service", "contact", "next_update"]] = Field(
+        default_factory=list,
+        description="Kinds of finding that only warn instead of blocking the reply.",
+    )
+
+
 class Organization(_Model):
     name: LocalizedText
     timezone: str = Field(description="IANA time zone in which people read times.")
@@ -110,6 +119,9 @@ class Organization(_Model):
     human_contact: HumanContact
     apology: LocalizedText = Field(
         description="Apology used when an incident does not carry its own."
+    )
+    claims_lint: ClaimsLint | None = Field(
+        default=None, description="Claims lint settings (which findings only warn)."
     )
 
     @field_validator("timezone")

@@ -12,6 +12,7 @@ from pydantic.json_schema import models_json_schema
 from bot import __version__
 from bot.feed.changes import OpenIncident, ResolveIncident, UpdateIncident
 from bot.feed.models import Feed, Incident
+from bot.http import lint
 
 _REF = "#/components/schemas/{model}"
 
@@ -130,7 +131,7 @@ def build_openapi() -> dict[str, Any]:
         ],
         ref_template=_REF,
     )
-    schemas = {**defs.get("$defs", {}), **_extra_schemas()}
+    schemas = {**defs.get("$defs", {}), **_extra_schemas(), **lint.openapi_schemas()}
     ok = {"200": _json("CurrentFeed")}
     return {
         "openapi": "3.1.0",
@@ -220,6 +221,7 @@ def build_openapi() -> dict[str, Any]:
                     "responses": {"200": _json("ChangeResult"), **_CHANGE_ERRORS},
                 }
             },
+            **lint.openapi_paths(),
         },
     }
 

@@ -164,5 +164,6 @@ async def test_the_openapi_description_is_served_and_lists_every_route(client: C
         "/incidents",
         "/incidents/{id}",
         "/incidents/{id}/resolve",
+        "/lint",
     }
     assert "OpenIncident" in spec["components"]["schemas"]

@@ -202,6 +202,12 @@ class RevisionStore(Protocol):
 class OutboxStore(Protocol):
     """Deliveries waiting, claimed and finished; the ledger; the consistency figures."""
 
+    async def enqueue(self, deliveries: Sequence[NewDelivery]) -> int:
+        """Queue deliveries outside a revision's plan (replies, alerts), each telling a recorded
+        revision (the current one); returns how many were new (a key already queued,
+        whatever its state, is not queued again)."""
+        ...
+
     async def claim_deliveries(
         self,
         channel: str,

@@ -386,6 +386,29 @@ class SqlStore:
 
     # Outbox ----------------------------------------------------------------------------
 
+    async def enqueue(self, deliveries: Sequence[NewDelivery]) -> int:
+        """Queue deliveries made outside a revision's plan (replies to people, alerts of a
+        time edge): the same outbox, limits and ledger; a key already queued is not again."""
+        if not deliveries:
+            return 0
+        async with self._transaction() as tx:
+            fresh = []
+            for d in deliveries:
+                # Found through the index on (channel, target, incident_id, state): there is
+                # no index on the key itself (see 0005); a key is its four parts.
+                rows = await tx.fetch(
+                    "SELECT 1 FROM deliveries WHERE channel = ? AND target = ?"
+                    " AND incident_id = ? AND revision = ? LIMIT 1",
+                    d.channel,
+                    d.target,
+                    d.incident_id,
+                    d.revision,
+                )
+                if not rows:
+                    fresh.append(d)
+            await self._enqueue(tx, fresh)
+        return len(fresh)
+
     async def claim_deliveries(
         self,
         channel: str,

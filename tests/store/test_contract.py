@@ -758,3 +758,22 @@ async def test_callbacks_become_subscriptions_of_the_phone(dialect: str, tmp_pat
         with pytest.raises(Exception, match="callbacks"):
             async with store._transaction() as tx:  # type: ignore[attr-defined]
                 await tx.fetch("SELECT count(*) FROM callbacks")
+
+
+async def test_deliveries_queued_outside_a_plan_are_queued_once(store: Store) -> None:
+    """Replies and alerts: the same outbox, and the same key queued twice (a message heard
+    again after a restart, say) is one delivery, telling the revision current then."""
+    record, _ = await store.record_revision("v1", author="ana", source="cli")
+    reply = NewDelivery(
+        revision=record.number,
+        incident_id="reply:chat-1:42",
+        channel="customer",
+        target="chat-1",
+        status="reply",
+        fingerprint="-",
+        payload='{"text": "hola"}',
+    )
+    assert await store.enqueue([reply]) == 1
+    assert await store.enqueue([reply]) == 0
+    assert await store.enqueue([]) == 0
+    assert (await store.delivery_counts()).get("pending") == 1

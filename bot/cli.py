@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from bot.clock import Clock, start_clock
+from bot.edges import DueEdge
 from bot.feed.changes import (
     Change,
     ChangeError,
@@ -295,11 +296,28 @@ def cmd_audit(args: argparse.Namespace) -> int:
             return await consistency.check(store, names)
 
     revision, channels = asyncio.run(gather())
+    overdue = _overdue_promises(args.feed)
     if args.json:
-        print(json.dumps(consistency.report(revision, channels), indent=2))
+        report = consistency.report(revision, channels)
+        print(json.dumps({**report, "overdue": [e.as_json() for e in overdue]}, indent=2))
     else:
         print(consistency.table(revision, channels))
-    return 0 if consistency.healthy(channels, args.max_lag) else 1
+        for edge in overdue:
+            what = "next update owed since" if edge.edge == "next_update_overdue" else "ETA passed"
+            print(f"overdue: {edge.incident_id}: {what} {edge.at.isoformat()}")
+    healthy = consistency.healthy(channels, args.max_lag) and not overdue
+    return 0 if healthy else 1
+
+
+def _overdue_promises(feed: str | None) -> list[DueEdge]:
+    """Promises customers were made that are past: a missed next update, a passed ETA."""
+    from bot.edges import overdue_promises
+
+    try:
+        loaded = load_feed(_feed_path(feed))
+    except FeedError:
+        return []  # `unavoz validate` says what is wrong with the file
+    return list(overdue_promises(loaded.feed, _now(loaded.feed.organization.tz)))
 
 
 # ---------------------------------------------------------------- run
@@ -397,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a channel may lag before the audit fails (default 300)",
     )
     audit.add_argument("--json", action="store_true", help="print the /consistency JSON")
+    audit.add_argument("--feed", help="feed file whose overdue promises to list")
     audit.set_defaults(handler=cmd_audit)
 
     run = commands.add_parser("run", help="serve the feed: HTTP, file watcher, channels")

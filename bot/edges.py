@@ -3,11 +3,12 @@
 An edge is "the next update promised for 14:30 is overdue", "the ETA of 18:00 has
 passed unresolved", "the maintenance window starts / ends". At its instant the
 scheduler writes it into the feed as a timeline entry authored by `scheduler`
+(`edge:` its kind, `about:` the time promised)
 (and, for maintenance, the new status), so it is a revision like any other: every
 channel re-tells the incident in that one revision, and the file stays the truth.
 
 Exactly once, whatever restarts: an edge is told when the timeline holds an entry
-with its kind at its instant, so the feed itself says which edges are done; one
+with its kind about its instant, so the feed itself says which edges are done; one
 that fell due while everything was down is told at start; an operator's change
 made before the edge (a new ETA, a status already moved) wins and the edge lapses.
 """
@@ -43,7 +44,7 @@ WHAT_HAPPENS = {
 
 
 def _told(incident: Incident, edge: Edge, at: dt.datetime) -> bool:
-    return any(u.edge is edge and u.at == at for u in incident.updates)
+    return any(u.edge is edge and u.about == at for u in incident.updates)
 
 
 def edges_of(incident: Incident) -> list[DueEdge]:

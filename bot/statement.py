@@ -176,7 +176,9 @@ def build_statement(
 
 def _told(incident: Incident, edge: Edge, moment: dt.datetime | None) -> bool:
     """Whether the scheduler told that `moment` (the current ETA or next update) passed."""
-    return moment is not None and any(u.edge is edge and u.at == moment for u in incident.updates)
+    return moment is not None and any(
+        u.edge is edge and u.about == moment for u in incident.updates
+    )
 
 
 def build_statements(feed: Feed, revision: int) -> dict[StatementKey, Statement]:

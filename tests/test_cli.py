@@ -267,3 +267,14 @@ def test_unavoz_run_serves_watches_and_stops_cleanly(feed_file: Path, tmp_path: 
     assert process.returncode == 0, output
     assert "staff alerts (Telegram): off (TELEGRAM_STAFF_TOKEN not set)" in output
     assert "admin API and console: off" in output
+
+
+def test_audit_lists_overdue_promises(
+    feed_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["audit", "--feed", str(feed_file)]) == 0  # noon: every promise ahead
+    assert "overdue" not in capsys.readouterr().out
+    monkeypatch.setenv("UNAVOZ_NOW", "2026-11-24T15:00+01:00")
+    assert main(["audit", "--feed", str(feed_file)]) == 1
+    out = capsys.readouterr().out
+    assert "overdue: permits-down: next update owed since 2026-11-24T14:30:00+01:00" in out

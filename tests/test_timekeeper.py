@@ -215,3 +215,39 @@ async def test_an_invalid_hand_edit_makes_edges_wait_and_is_logged_once(
         assert await keeper.tell_due() == []
     assert caplog.text.count("time edges wait") == 1
     assert pending_edges(service.state.feed)[0].edge is Edge.NEXT_UPDATE_OVERDUE
+
+
+async def test_an_edge_told_late_comes_after_the_timeline_and_says_what_it_is_about(
+    feed_file: Path, store: Store, clock: FrozenClock
+) -> None:
+    """Down over 14:30; an operator wrote at 15:00 without touching the next update; at
+    start the edge is told, stamped after 15:00, about 14:30."""
+    service, keeper = await started(feed_file, store, clock)
+    clock.set(NEXT_UPDATE + dt.timedelta(minutes=30))
+    await service.apply(
+        UpdateIncident(id="permits-down", message={"es": "Seguimos.", "en": "Still on it."}),
+        author="ana",
+        source="cli",
+    )
+    clock.set(NEXT_UPDATE + dt.timedelta(minutes=31))
+    assert [e.edge for e in await keeper.tell_due()] == [Edge.NEXT_UPDATE_OVERDUE]
+    entry = timeline(feed_file, "permits-down")[-1]
+    assert dt.datetime.fromisoformat(str(entry["about"])) == NEXT_UPDATE
+    assert dt.datetime.fromisoformat(str(entry["at"])) == clock()
+
+
+async def test_a_clock_jumping_back_never_sticks_the_scheduler(
+    feed_file: Path, store: Store, clock: FrozenClock
+) -> None:
+    service, keeper = await started(feed_file, store, clock)
+    clock.set(NEXT_UPDATE + dt.timedelta(hours=1))
+    await service.apply(
+        UpdateIncident(id="permits-down", message={"es": "Seguimos.", "en": "Still on it."}),
+        author="ana",
+        source="cli",
+    )
+    clock.set(NEXT_UPDATE + SECOND)  # the clock goes back 59 minutes
+    assert [e.edge for e in await keeper.tell_due()] == [Edge.NEXT_UPDATE_OVERDUE]
+    entries = timeline(feed_file, "permits-down")
+    told, before = (dt.datetime.fromisoformat(str(e["at"])) for e in (entries[-1], entries[-2]))
+    assert told >= before  # the timeline stays in order: the feed stays valid

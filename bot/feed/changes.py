@@ -170,7 +170,7 @@ def apply_change(text: str, change: Change, *, author: str, now: dt.datetime) ->
     if isinstance(change, OpenIncident):
         _open(incidents, change, author=author, now=now, tz=tz, locales=locales)
     elif isinstance(change, TellEdges):
-        told = [e for e in change.edges if _tell_edge(incidents, e, author, tz, locales)]
+        told = [e for e in change.edges if _tell_edge(incidents, e, author, now, tz, locales)]
         if not told:
             raise ChangeError("no edge left to tell: each was told or changed since")
     else:
@@ -335,7 +335,12 @@ def _moment(value: Any) -> dt.datetime | None:
 
 
 def _tell_edge(
-    incidents: CommentedSeq, told: EdgeToTell, author: str, tz: dt.tzinfo, locales: list[str]
+    incidents: CommentedSeq,
+    told: EdgeToTell,
+    author: str,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+    locales: list[str],
 ) -> bool:
     """Write one edge into its incident; False when it no longer stands (resolved, its time
     moved by an operator, the maintenance already moved on, or told already)."""
@@ -354,9 +359,14 @@ def _tell_edge(
     status = Status(str(incident.get("status")))
     if told.edge is Edge.MAINTENANCE_STARTED and status is not Status.SCHEDULED:
         return False  # an operator started (or finished) it already: their change wins
-    for update in incident.get("updates") or []:
-        if update.get("edge") == told.edge.value and _moment(update.get("at")) == told.at:
+    updates = incident.get("updates") or []
+    for update in updates:
+        if update.get("edge") == told.edge.value and _moment(update.get("about")) == told.at:
             return False
+    # Told now (at its instant, or at start after a downtime); never before the timeline's
+    # last entry, should the clock have jumped back.
+    latest = max((m for u in updates if (m := _moment(u.get("at"))) is not None), default=None)
+    at = max(now, told.at, latest) if latest is not None else max(now, told.at)
     if told.edge is Edge.MAINTENANCE_STARTED:
         status = Status.IN_PROGRESS
     elif told.edge is Edge.MAINTENANCE_ENDED:
@@ -367,7 +377,7 @@ def _tell_edge(
         )
     incident["status"] = status.value
     entry = _timeline_entry(
-        told.at,
+        at,
         status,
         {locale: words(locale)(f"timeline.{told.edge.value}") for locale in locales},
         author=author,
@@ -375,6 +385,7 @@ def _tell_edge(
         locales=locales,
     )
     entry["edge"] = told.edge.value
+    entry["about"] = _stamp(told.at, tz)
     _append_update(incident, entry)
     return True
 

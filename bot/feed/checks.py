@@ -17,6 +17,7 @@ from bot.words import locales as builtin_locales
 # Locales whose built-in wording (templates, status words) ships with Unavoz.
 
 Path = tuple[PathItem, ...]
+MAX_WINDOW = dt.timedelta(days=31)  # a longer "maintenance" is an outage by another name
 
 
 def check_document(doc: YamlDocument, voices: Collection[str] = ()) -> list[Problem]:
@@ -203,6 +204,14 @@ def _check_times(
             problems.append(
                 doc.problem(
                     (*here, "maintenance", "ends_at"), "the maintenance ends before it starts"
+                )
+            )
+        elif starts is not None and ends is not None and ends - starts > MAX_WINDOW:
+            problems.append(
+                doc.problem(
+                    (*here, "maintenance", "ends_at"),
+                    f"the maintenance window lasts {(ends - starts).days} days: more than"
+                    f" {MAX_WINDOW.days} is not a maintenance (split it, or declare an incident)",
                 )
             )
     updates = incident.get("updates")

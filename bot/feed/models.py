@@ -171,7 +171,10 @@ class Update(_Model):
     author: str | None = None
     edge: Edge | None = Field(
         default=None,
-        description="Set by the scheduler: the promise that fell due at `at` (written once).",
+        description="Set by the scheduler: the kind of promise that fell due (written once).",
+    )
+    about: Timestamp | None = Field(
+        default=None, description="With `edge`: the time promised (the ETA, the next update…)."
     )
 
 

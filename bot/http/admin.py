@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from bot.edges import WHAT_HAPPENS, overdue_promises, pending_edges
 from bot.feed.changes import (
     Change,
     ChangeError,
@@ -122,6 +123,25 @@ async def get_incident(request: web.Request) -> web.Response:
     )
 
 
+async def get_schedule(request: web.Request) -> web.Response:
+    """The time edges still to come (and any already due), soonest first, with what will
+    happen at each: derived from the feed, as the scheduler derives them."""
+    service = request.app[SERVICE]
+    now = service.clock()
+    edges = pending_edges(service.state.feed)
+    return web.json_response(
+        {
+            "now": now.isoformat(),
+            "revision": service.state.revision.number,
+            "edges": [
+                {**edge.as_json(), "due": edge.at <= now, "what_happens": WHAT_HAPPENS[edge.edge]}
+                for edge in edges
+            ],
+            "overdue": [e.as_json() for e in overdue_promises(service.state.feed, now)],
+        }
+    )
+
+
 async def _body(request: web.Request, model: type[BaseModel], **fixed: Any) -> BaseModel:
     try:
         raw = await request.json() if request.can_read_body else {}
@@ -211,4 +231,5 @@ def setup(app: web.Application) -> None:
     router.add_get(f"{PREFIX}/incidents/{{id}}", get_incident)
     router.add_patch(f"{PREFIX}/incidents/{{id}}", update_incident)
     router.add_post(f"{PREFIX}/incidents/{{id}}/resolve", resolve_incident)
+    router.add_get(f"{PREFIX}/schedule", get_schedule)
     lint.setup(app)

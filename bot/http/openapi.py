@@ -117,6 +117,32 @@ def _extra_schemas() -> dict[str, Any]:
                 "incident": {"$ref": _REF.format(model="Incident")},
             },
         },
+        "Schedule": {
+            "type": "object",
+            "properties": {
+                "now": {"type": "string", "format": "date-time"},
+                "revision": {"type": "integer"},
+                "edges": {
+                    "type": "array",
+                    "description": "Promises still to fall due (or due now), soonest first.",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "at": {"type": "string", "format": "date-time"},
+                            "incident": {"type": "string"},
+                            "edge": {"type": "string"},
+                            "due": {"type": "boolean"},
+                            "what_happens": {"type": "string"},
+                        },
+                    },
+                },
+                "overdue": {
+                    "type": "array",
+                    "description": "Promises already past: next updates owed, ETAs passed.",
+                    "items": {"type": "object"},
+                },
+            },
+        },
     }
 
 
@@ -219,6 +245,12 @@ def build_openapi() -> dict[str, Any]:
                     "parameters": [_ID, _AUTHOR],
                     "requestBody": _body(ResolveIncident),
                     "responses": {"200": _json("ChangeResult"), **_CHANGE_ERRORS},
+                }
+            },
+            "/schedule": {
+                "get": {
+                    "summary": "Upcoming time edges and what will happen at each",
+                    "responses": {"200": _json("Schedule"), **_ERRORS},
                 }
             },
             **lint.openapi_paths(),

@@ -177,3 +177,19 @@ def test_empty_document_lists_the_missing_sections() -> None:
         "feed.yaml:1: the feed is missing 'organization'",
         "feed.yaml:1: the feed is missing 'services'",
     ]
+
+
+def test_a_maintenance_window_longer_than_a_month_is_refused_with_its_line(
+    small_text: str,
+) -> None:
+    from bot.feed.loader import parse_feed
+    from bot.feed.yamlsource import FeedError
+
+    text = small_text.replace(
+        "ends_at: 2026-11-25T04:00:00+01:00", "ends_at: 2027-01-25T04:00:00+01:00"
+    )
+    assert text != small_text
+    with pytest.raises(FeedError) as caught:
+        parse_feed(text, "feed.yaml")
+    (problem,) = caught.value.problems
+    assert problem.line > 1 and "lasts 61 days" in problem.message

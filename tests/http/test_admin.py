@@ -58,6 +58,7 @@ OPEN_BODY: dict[str, Any] = {
         ("POST", "/api/v1/incidents"),
         ("PATCH", "/api/v1/incidents/permits-down"),
         ("POST", "/api/v1/incidents/permits-down/resolve"),
+        ("GET", "/api/v1/schedule"),
     ],
 )
 async def test_every_admin_route_needs_the_token(client: Client, method: str, path: str) -> None:
@@ -165,5 +166,19 @@ async def test_the_openapi_description_is_served_and_lists_every_route(client: C
         "/incidents/{id}",
         "/incidents/{id}/resolve",
         "/lint",
+        "/schedule",
     }
     assert "OpenIncident" in spec["components"]["schemas"]
+
+
+async def test_the_schedule_lists_each_promise_still_to_fall_due(client: Client) -> None:
+    body = await (await client.get("/api/v1/schedule", headers=AUTH)).json()
+    assert body["now"] == "2026-11-24T12:00:00+01:00"  # noon in Madrid: the test clock
+    edges = [(e["incident"], e["edge"], e["due"]) for e in body["edges"]]
+    assert edges == [
+        ("permits-down", "next_update_overdue", False),
+        ("permits-down", "eta_passed", False),
+        ("fibre-works", "maintenance_started", False),
+        ("fibre-works", "maintenance_ended", False),
+    ]
+    assert all(e["what_happens"] for e in body["edges"]) and body["overdue"] == []

@@ -399,10 +399,15 @@ class XStore(Protocol):
         overridden: str | None = None,
     ) -> bool:
         """Move a `new` mention to `state` (replied, auto_replied, dismissed), queueing `reply`
-        in the same transaction. False when it was handled already (nothing is queued)."""
+        in the same transaction. False when it was handled already, or `reply`'s key is
+        queued already (nothing is queued, the mention is left as it was)."""
         ...
 
     async def x_threads(self) -> list[XThreadState]: ...
+
+    async def x_newer_waiting(self, target: str, delivery_id: int) -> bool:
+        """Whether a later delivery to `target` waits behind delivery `delivery_id`."""
+        ...
 
 
 class Store(RevisionStore, OutboxStore, SubscriptionStore, XStore, Protocol):

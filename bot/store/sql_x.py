@@ -169,6 +169,17 @@ class XSql:
         overridden: str | None = None,
     ) -> bool:
         async with self._transaction() as tx:
+            if reply is not None and await tx.fetch(
+                # Its key queued already (an auto-reply to this person about this incident at
+                # this revision): the mention stays for a person to handle.
+                "SELECT 1 FROM deliveries WHERE channel = ? AND target = ? AND incident_id = ?"
+                " AND revision = ? LIMIT 1",
+                reply.channel,
+                reply.target,
+                reply.incident_id,
+                reply.revision,
+            ):
+                return False
             rows = await tx.fetch(
                 "UPDATE x_mentions SET state = ?, handled_by = ?, handled_at = ?,"
                 " reply_text = ?, reply_revision = ?, reply_key = ?, override_reason = ?,"
@@ -235,3 +246,13 @@ class XSql:
             )
             for name, e in sorted(threads.items())
         ]
+
+    async def x_newer_waiting(self, target: str, delivery_id: int) -> bool:
+        async with self._transaction(brief=True) as tx:
+            rows = await tx.fetch(
+                "SELECT 1 FROM deliveries WHERE channel = 'x' AND target = ?"
+                " AND state IN ('pending', 'sending') AND id > ? LIMIT 1",
+                target,
+                delivery_id,
+            )
+        return bool(rows)

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 HELD_RECHECK = 60.0  # seconds between looks at an update held back for the daily reserve
 REFUSED_WAIT = 300.0  # seconds between tries while X refuses the credentials or the account
 DAY = 24 * 3600.0
+MAX_PAGES = 20  # pages of 100 mentions read per poll; older ones beyond are skipped (logged)
 TIMELINE_LOOKBACK = 20  # the account's latest posts searched for a post whose answer was lost
 _URL = re.compile(r"https?://\S+")
 _SPACES = re.compile(r"\s+")
@@ -342,6 +343,25 @@ class XAdapter(ChannelAdapter):
                 params["since_id"] = since
             response = await self.client.get_users_mentions(account, **params)
             page = await self._json(response)
+            # Many at once (an outage trends): every page since `since_id`, then all in order.
+            tweets = list(page.get("data") or [])
+            users_seen = list((page.get("includes") or {}).get("users", []))
+            newest = (page.get("meta") or {}).get("newest_id")
+            token = (page.get("meta") or {}).get("next_token")
+            for _ in range(MAX_PAGES):
+                if token is None:
+                    break
+                response = await self.client.get_users_mentions(
+                    account, **params, pagination_token=token
+                )
+                more = await self._json(response)
+                tweets += more.get("data") or []
+                users_seen += (more.get("includes") or {}).get("users", [])
+                token = (more.get("meta") or {}).get("next_token")
+            if token is not None:
+                log.warning(
+                    "more than %d mentions since the last poll: the oldest skipped", len(tweets)
+                )
         except tweepy.TooManyRequests as exc:
             reset = _header(exc.response.headers, "x-rate-limit-reset")
             self.poll_error = "X's rate limit for mentions (429)"
@@ -356,8 +376,8 @@ class XAdapter(ChannelAdapter):
             return floor
         self.poll_error = None
         self.last_poll = now
-        users = {str(u["id"]): u for u in (page.get("includes") or {}).get("users", [])}
-        found = sorted(page.get("data") or [], key=lambda t: int(t["id"]))
+        users = {str(u["id"]): u for u in users_seen}
+        found = sorted({str(t["id"]): t for t in tweets}.values(), key=lambda t: int(t["id"]))
         for tweet in found:
             author = str(tweet.get("author_id", ""))
             if author == account:
@@ -380,7 +400,6 @@ class XAdapter(ChannelAdapter):
                     author_handle=handle,
                 )
             )
-        newest = (page.get("meta") or {}).get("newest_id")
         if newest is not None:
             await store.x_add_mentions([], cursor=("since_id", str(newest)))
         return max(floor, self._poll_pause(response.headers, now))

@@ -239,3 +239,11 @@ async def test_consistency_and_the_console_show_x_per_locale(x: XHarness, api: T
     assert set(locales) == {"es", "en"}
     page = await (await api.get("/console", headers={"Authorization": "Bearer admin-token"})).text()
     assert "x es: in sync, last post revision 1" in page
+
+
+async def test_many_mentions_at_once_are_read_page_after_page(x: XHarness) -> None:
+    for n in range(150):
+        x.standin.add_mention(f"vecino_{n}", f"¿permisos en 28013? {n}")
+    await x.poll()
+    assert len(await x.store.x_mentions(limit=500)) == 150
+    assert len(x.standin.calls_to("GET /2/users/:id/mentions")) == 2

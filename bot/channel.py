@@ -11,10 +11,10 @@ registry (`bot.registry`) finds them through the `unavoz.channels` entry points.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -80,6 +80,18 @@ class Channel:
     def setup(self, context: ChannelContext, scheduler: Scheduler) -> None:
         """At start: add this channel's periodic or timed jobs to the one scheduler, and its
         handlers of what people send to `context.dispatcher`."""
+
+    async def details(
+        self, store: Store, adapters: Sequence[ChannelAdapter]
+    ) -> dict[str, Any] | None:
+        """What this channel adds to its entry of /consistency, `unavoz audit` and the console
+        beyond the engine's figures (X: its state per locale), or None. `adapters` are this
+        process's (empty for `unavoz audit`)."""
+        return None
+
+    def detail_lines(self, details: dict[str, Any]) -> list[str]:
+        """`details` as lines of text (the audit's table, the console)."""
+        return []
 
 
 def options_of(feed: Feed, name: str, model: type[OptionsT]) -> OptionsT:

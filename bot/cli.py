@@ -289,19 +289,32 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from bot.store import open_store
 
     settings = _settings()
-    names = [a.name for a in build_adapters(settings, default_registry())]
+    registry = default_registry()
+    names = [a.name for a in build_adapters(settings, registry)]
 
-    async def gather() -> tuple[int, list[consistency.ChannelConsistency]]:
+    async def gather() -> tuple[int, list[consistency.ChannelConsistency], dict[str, Any]]:
         async with open_store(settings.database_url) as store:
-            return await consistency.check(store, names)
+            revision, channels = await consistency.check(store, names)
+            details = {}
+            for channel in registry.channels:
+                if channel.name in names:
+                    found = await channel.details(store, ())
+                    if found is not None:
+                        details[channel.name] = found
+            return revision, channels, details
 
-    revision, channels = asyncio.run(gather())
+    revision, channels, details = asyncio.run(gather())
     overdue = _overdue_promises(args.feed)
     if args.json:
         report = consistency.report(revision, channels)
+        for name, found in details.items():
+            report["channels"].setdefault(name, {"channel": name})["details"] = found
         print(json.dumps({**report, "overdue": [e.as_json() for e in overdue]}, indent=2))
     else:
         print(consistency.table(revision, channels))
+        for name, found in details.items():
+            for line in registry.get(name).detail_lines(found):
+                print(line)
         for edge in overdue:
             what = "next update owed since" if edge.edge == "next_update_overdue" else "ETA passed"
             print(f"overdue: {edge.incident_id}: {what} {edge.at.isoformat()}")

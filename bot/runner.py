@@ -75,11 +75,14 @@ class Unavoz:
     ) -> Unavoz:
         registry = registry or default_registry()
         adapters = build_adapters(settings, registry)
+        clock = clock or Clock()
         service = FeedService(
             settings.feed,
             store,
-            planner=Planner(adapters),
-            clock=clock or Clock(),
+            # The planner words what it queues at the same "now" as everything else (the
+            # X posts and webhooks of a demo at UNAVOZ_NOW say "today at 18:00").
+            planner=Planner(adapters, clock=clock),
+            clock=clock,
             registry=registry,
         )
         postgres = isinstance(store, PostgresStore)

@@ -29,7 +29,7 @@ from bot.feed.changes import (
 )
 from bot.feed.models import Kind, Severity, Status
 from bot.feed.yamlsource import FeedError
-from bot.http.keys import CHANNELS, SERVICE, SETTINGS
+from bot.http.keys import CHANNELS, DETAILS, SERVICE, SETTINGS
 
 COOKIE = "unavoz_console"
 TEMPLATES = Environment(
@@ -64,7 +64,11 @@ def _signed_in(request: web.Request, token: str) -> bool:
 
 
 def _page(name: str, status: int = 200, **context: Any) -> web.Response:
-    html = TEMPLATES.get_template(name).render(context)
+    return html_response(TEMPLATES.get_template(name).render(context), status)
+
+
+def html_response(html: str, status: int = 200) -> web.Response:
+    """A console page (also the channels' own, e.g. the X inbox): its security headers."""
     response = web.Response(text=html, content_type="text/html", status=status)
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none';"
@@ -126,6 +130,9 @@ async def _dashboard(
         status=status,
         revision=revision,
         channels=[c.as_json(now.timestamp()) for c in channels],
+        channel_details={
+            name: lines for name, (_, lines) in (await request.app[DETAILS]()).items()
+        },
         incidents=incidents,
         locales=feed.organization.locales,
         services=feed.services,

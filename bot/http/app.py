@@ -16,7 +16,7 @@ from bot.console import routes as console
 from bot.delivery import consistency
 from bot.delivery.adapter import ChannelAdapter
 from bot.http import admin
-from bot.http.keys import CHANNELS, SERVICE, SETTINGS
+from bot.http.keys import CHANNELS, DETAILS, SERVICE, SETTINGS
 from bot.registry import Registry, default_registry
 from bot.service import FeedService
 from bot.settings import Settings
@@ -76,7 +76,10 @@ async def consistency_endpoint(request: web.Request) -> web.Response:
     store = request.app[SERVICE].store
     names = request.app[CHANNELS]
     revision, channels = await consistency.check(store, names)
-    return web.json_response(consistency.report(revision, channels))
+    report = consistency.report(revision, channels)
+    for name, (details, _) in (await request.app[DETAILS]()).items():
+        report["channels"].setdefault(name, {"channel": name})["details"] = details
+    return web.json_response(report)
 
 
 def create_app(
@@ -102,6 +105,17 @@ def create_app(
     console.setup(app)
     if context is None:
         context = ChannelContext(settings, service.store, service, service.clock, list(adapters))
+    known = context
+
+    async def details() -> dict[str, tuple[dict[str, Any], list[str]]]:
+        found = {}
+        for channel in registry.channels:
+            given = await channel.details(service.store, known.adapters)
+            if given is not None:
+                found[channel.name] = (given, channel.detail_lines(given))
+        return found
+
+    app[DETAILS] = details
     for channel in registry.channels:
         channel.setup_http(app, context)
     return app

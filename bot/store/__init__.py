@@ -22,6 +22,10 @@ from bot.store.base import (
     StoreError,
     Subscription,
     SubscriptionStore,
+    XMention,
+    XPost,
+    XStore,
+    XThreadState,
     document_hash,
 )
 from bot.store.sqlite import SqliteStore
@@ -40,6 +44,10 @@ __all__ = [
     "StoreError",
     "Subscription",
     "SubscriptionStore",
+    "XMention",
+    "XPost",
+    "XStore",
+    "XThreadState",
     "document_hash",
     "open_store",
 ]

@@ -2,10 +2,10 @@
 
 `RevisionStore` keeps the audit history of the feed, `OutboxStore` the deliveries,
 the ledger of what each target was told and the consistency figures,
-`SubscriptionStore` who asked to hear about which places. `Store` is all three
-with a lifecycle: what `open_store` returns. Callers that need one concern are
-typed with it. The backends (`bot.store.sql` and its dialects) import this
-module; it imports none of them.
+`SubscriptionStore` who asked to hear about which places, `XStore` what the X channel
+keeps (its threads, the mentions inbox). `Store` is all of them with a lifecycle:
+what `open_store` returns. Callers that need one concern are typed with it. The
+backends (`bot.store.sql` and its dialects) import this module; it imports none of them.
 """
 
 from __future__ import annotations
@@ -304,7 +304,113 @@ class SubscriptionStore(Protocol):
         ...
 
 
-class Store(RevisionStore, OutboxStore, SubscriptionStore, Protocol):
+# X -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class XPost:
+    """A post Unavoz made on X: under which delivery, in which thread, with which text."""
+
+    idempotency_key: str
+    thread: str  # the delivery's target: `post:LOCALE:INCIDENT`, `mention:ID`, `auto:USER`
+    post_id: str
+    text: str
+    revision: int
+    posted_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class XMention:
+    """A post naming the account, matched to incidents when it arrived, and what was done."""
+
+    post_id: str
+    author_id: str
+    author_handle: str | None
+    text: str
+    locale: str
+    created_at: dt.datetime
+    revision: int  # the revision it was matched against and its draft made from
+    incident_ids: tuple[str, ...]
+    draft: str
+    state: str = "new"  # new · replied · auto_replied · dismissed · ignored
+    reply_text: str | None = None
+    reply_revision: int | None = None
+    reply_key: str | None = None
+    handled_by: str | None = None
+    handled_at: float | None = None
+    override_reason: str | None = None
+    overridden: str | None = None  # JSON: the blocking findings sent past
+
+
+@dataclass(frozen=True, slots=True)
+class XThreadState:
+    """Per X thread (`post:LOCALE:INCIDENT`): what is waiting or failing, and the last post."""
+
+    thread: str
+    pending: int
+    failed: int
+    last_error: str | None
+    waiting_statuses: tuple[str, ...]  # the incident statuses of the posts waiting
+    last_revision: int | None
+    last_posted_at: float | None
+
+
+class XStore(Protocol):
+    """What the X channel keeps: its posts (threads, exactly once), its mentions inbox, and
+    the newest mention read."""
+
+    async def x_record_post(self, post: XPost) -> XPost:
+        """Record a post made for a delivery; the one already recorded for its key wins."""
+        ...
+
+    async def x_post_of(self, idempotency_key: str) -> XPost | None: ...
+
+    async def x_thread_tip(self, thread: str) -> XPost | None:
+        """The latest post of a thread: the one the next post answers."""
+        ...
+
+    async def x_posts_with_text(self, text: str) -> list[XPost]: ...
+
+    async def x_cursor(self, name: str) -> str | None: ...
+
+    async def x_add_mentions(
+        self, mentions: Sequence[XMention], *, cursor: tuple[str, str] | None = None
+    ) -> list[XMention]:
+        """Add the mentions not already there and move `cursor` (name, value), in one
+        transaction. Returns those added."""
+        ...
+
+    async def x_mentions(self, *, limit: int = 100, state: str | None = None) -> list[XMention]:
+        """Newest first."""
+        ...
+
+    async def x_mention(self, post_id: str) -> XMention | None: ...
+
+    async def x_handle_mention(
+        self,
+        post_id: str,
+        *,
+        state: str,
+        by: str,
+        at: float,
+        reply: NewDelivery | None = None,
+        reply_text: str | None = None,
+        override_reason: str | None = None,
+        overridden: str | None = None,
+    ) -> bool:
+        """Move a `new` mention to `state` (replied, auto_replied, dismissed), queueing `reply`
+        in the same transaction. False when it was handled already, or `reply`'s key is
+        queued already (nothing is queued, the mention is left as it was)."""
+        ...
+
+    async def x_threads(self) -> list[XThreadState]: ...
+
+    async def x_newer_waiting(self, target: str, delivery_id: int) -> bool:
+        """Whether a later delivery to `target` waits behind delivery `delivery_id`."""
+        ...
+
+
+class Store(RevisionStore, OutboxStore, SubscriptionStore, XStore, Protocol):
     """Every concern, and the lifecycle: what `open_store` returns."""
 
     async def open(self) -> None:

@@ -37,6 +37,7 @@ from bot.store.base import (
     Subscription,
     document_hash,
 )
+from bot.store.sql_x import XSql
 
 _REVISION_COLUMNS = "number, content_hash, author, source, created_at, document"
 _DELIVERY_COLUMNS = (
@@ -138,7 +139,7 @@ def outcome_rows(
     return [(o.delivery.id, o.sent_at) for o in sent], list(told.values()), finished
 
 
-class SqlStore:
+class SqlStore(XSql):
     """Shared implementation; subclasses provide `_transaction` and the dialect hooks."""
 
     _lease_check_at: dict[str, float]  # per channel: when to look for expired leases again

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from types import TracebackType
 from typing import Any
 
 import aiohttp
 import pytest
 import tweepy
-from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, hdrs
 from oauthlib.oauth1 import Client as OAuthClient
-from tweepy.asynchronous import AsyncClient
-from yarl import URL
 
+from channels.x.client import XApiClient
 from tests.standins.x import (
     Credentials,
     Fault,
@@ -29,60 +26,6 @@ from tests.standins.x import (
     unauthorized,
     when,
 )
-
-X_HOST = "api.twitter.com"
-
-
-class XApiClient(AsyncClient):
-    """tweepy's AsyncClient sending to `api_url` instead of https://api.twitter.com; nothing else.
-
-    tweepy 4.17 has no seam for the host: `AsyncBaseClient.request` builds every URL inline
-    (`url = "https://api.twitter.com" + route`), signs it (OAuth 1.0a), and sends it with
-    `self.session` — or, when that is None, with a new `aiohttp.ClientSession` per request,
-    closed after it (and leaked when the request fails at the network level). No method
-    builds the URL, so there is nothing smaller to override, and overriding `request` would
-    copy ~80 lines of tweepy (its signing, its error mapping, its rate-limit wait).
-
-    The seam tweepy does offer is the session, so this subclass owns one long-lived
-    session, opened and closed with `async with`, whose client middleware (aiohttp ≥ 3.12)
-    rewrites requests for api.twitter.com to `api_url` (scheme, host, port and an optional
-    path prefix) just before they are sent. tweepy's signature still covers
-    https://api.twitter.com/2/..., which is what X verifies behind a proxy and what the
-    stand-in verifies.
-    """
-
-    def __init__(
-        self,
-        *args: Any,
-        api_url: str,
-        timeout: aiohttp.ClientTimeout | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.api_url = URL(api_url.rstrip("/"))
-        self.timeout = timeout or aiohttp.ClientTimeout(total=30)
-
-    async def __aenter__(self) -> XApiClient:
-        self.session = aiohttp.ClientSession(timeout=self.timeout, middlewares=(self._to_api_url,))
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self.session is not None:
-            await self.session.close()
-
-    async def _to_api_url(
-        self, request: ClientRequest, handler: ClientHandlerType
-    ) -> ClientResponse:
-        if request.url.host == X_HOST:
-            # raw_path_qs keeps tweepy's encoding (%3A in signed query values).
-            request.url = URL(f"{self.api_url}{request.url.raw_path_qs}", encoded=True)
-            request.headers[hdrs.HOST] = request.url.host_port_subcomponent or ""
-        return await handler(request)
 
 
 def client_for(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -18,6 +19,8 @@ from bot.store import (
     Store,
     StoreError,
     Subscription,
+    XMention,
+    XPost,
     document_hash,
     open_store,
 )
@@ -777,3 +780,105 @@ async def test_deliveries_queued_outside_a_plan_are_queued_once(store: Store) ->
     assert await store.enqueue([reply]) == 0
     assert await store.enqueue([]) == 0
     assert (await store.delivery_counts()).get("pending") == 1
+
+
+# X: threads, the mentions inbox, the poll cursor ----------------------------------------
+
+
+async def test_an_x_post_is_recorded_once_per_delivery_and_a_thread_has_a_tip(
+    store: Store,
+) -> None:
+    first = XPost("key-1", "post:es:permits-down", "101", "Caída", 1, 10.0)
+    assert await store.x_record_post(first) == first
+    # A retry that found the post again records nothing new: the first record wins.
+    again = XPost("key-1", "post:es:permits-down", "999", "Caída", 1, 11.0)
+    assert await store.x_record_post(again) == first
+    second = XPost("key-2", "post:es:permits-down", "102", "Arreglado", 2, 12.0)
+    await store.x_record_post(second)
+    await store.x_record_post(XPost("key-3", "post:en:permits-down", "103", "Down", 1, 13.0))
+    assert await store.x_thread_tip("post:es:permits-down") == second
+    assert await store.x_thread_tip("post:es:other") is None
+    assert await store.x_post_of("key-1") == first
+    assert await store.x_post_of("nope") is None
+    assert await store.x_posts_with_text("Caída") == [first]
+
+
+def _mention(post_id: str, minute: int, **changes: object) -> XMention:
+    base = XMention(
+        post_id=post_id,
+        author_id="u1",
+        author_handle="vecina_ana",
+        text="@unavoz ¿cuándo vuelve? 😡 شكرا",
+        locale="es",
+        created_at=dt.datetime(2026, 11, 24, 11, minute, tzinfo=dt.UTC),
+        revision=1,
+        incident_ids=("permits-down",),
+        draft="@vecina_ana Permisos: caída…",
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+async def test_x_mentions_are_kept_once_newest_first_with_the_cursor(store: Store) -> None:
+    older, newer = _mention("201", 1), _mention("202", 2, incident_ids=())
+    added = await store.x_add_mentions([older, newer], cursor=("since_id", "202"))
+    assert added == [older, newer]
+    assert await store.x_add_mentions([newer], cursor=("since_id", "202")) == []
+    assert await store.x_cursor("since_id") == "202"
+    assert await store.x_cursor("other") is None
+    assert [m.post_id for m in await store.x_mentions()] == ["202", "201"]
+    assert await store.x_mention("201") == older
+    assert (await store.x_mentions(limit=1))[0].incident_ids == ()
+
+
+async def test_a_mention_is_handled_once_and_its_reply_queued_with_it(store: Store) -> None:
+    record, _ = await store.record_revision("v1", author="ana", source="cli")
+    await store.x_add_mentions([_mention("301", 1), _mention("302", 2)])
+    reply = NewDelivery(
+        revision=record.number,
+        incident_id="permits-down",
+        channel="x",
+        target="mention:301",
+        status="identified",
+        fingerprint="-",
+        payload='{"text": "@vecina_ana hola", "in_reply_to": "301"}',
+    )
+    handled = await store.x_handle_mention(
+        "301",
+        state="replied",
+        by="marta",
+        at=50.0,
+        reply=reply,
+        reply_text="@vecina_ana hola",
+        override_reason="the crew called: fixed",
+        overridden='[{"kind": "resolved"}]',
+    )
+    assert handled
+    assert not await store.x_handle_mention("301", state="dismissed", by="luis", at=51.0)
+    assert (await store.delivery_counts()).get("pending") == 1
+    done = await store.x_mention("301")
+    assert done is not None
+    assert (done.state, done.handled_by, done.reply_revision) == ("replied", "marta", 1)
+    assert done.reply_key == reply.idempotency_key
+    assert done.override_reason == "the crew called: fixed"
+    assert await store.x_handle_mention("302", state="dismissed", by="luis", at=52.0)
+    assert [m.post_id for m in await store.x_mentions(state="new")] == []
+
+
+async def test_x_threads_say_what_waits_what_fails_and_the_last_post(store: Store) -> None:
+    record, _ = await store.record_revision("v1", author="ana", source="cli")
+    waiting = NewDelivery(
+        record.number,
+        "permits-down",
+        "x",
+        "post:en:permits-down",
+        "identified",
+        "f",
+        '{"text": "Down"}',
+    )
+    await store.enqueue([waiting])
+    await store.x_record_post(XPost("k", "post:es:permits-down", "1", "Caída", 1, 5.0))
+    threads = {t.thread: t for t in await store.x_threads()}
+    assert threads["post:en:permits-down"].pending == 1
+    assert threads["post:en:permits-down"].waiting_statuses == ("identified",)
+    assert threads["post:es:permits-down"].last_revision == 1
+    assert threads["post:es:permits-down"].pending == 0

@@ -10,9 +10,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from bot.store.base import (
+    Acknowledgement,
+    AlertMessage,
     ChannelFigures,
     LedgerEntry,
     OutboxStore,
+    PendingEscalation,
     Place,
     PlaceCount,
     PlaceKind,
@@ -22,14 +25,18 @@ from bot.store.base import (
     StoreError,
     Subscription,
     SubscriptionStore,
+    TelegramStore,
     document_hash,
 )
 from bot.store.sqlite import SqliteStore
 
 __all__ = [
+    "Acknowledgement",
+    "AlertMessage",
     "ChannelFigures",
     "LedgerEntry",
     "OutboxStore",
+    "PendingEscalation",
     "Place",
     "PlaceCount",
     "PlaceKind",
@@ -40,6 +47,7 @@ __all__ = [
     "StoreError",
     "Subscription",
     "SubscriptionStore",
+    "TelegramStore",
     "document_hash",
     "open_store",
 ]

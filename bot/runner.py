@@ -75,11 +75,13 @@ class Unavoz:
     ) -> Unavoz:
         registry = registry or default_registry()
         adapters = build_adapters(settings, registry)
+        clock = clock or Clock()
         service = FeedService(
             settings.feed,
             store,
-            planner=Planner(adapters),
-            clock=clock or Clock(),
+            # The one clock renders what a revision's messages say ("today at 14:30"), too.
+            planner=Planner(adapters, clock),
+            clock=clock,
             registry=registry,
         )
         postgres = isinstance(store, PostgresStore)

@@ -75,6 +75,7 @@ def event_of(update: Update, channel: str, now: dt.datetime) -> Inbound | None:
         person=_person(message.from_user),
         at=now,
         text=message.text,
+        message_id=str(message.message_id),
     )
 
 

@@ -86,7 +86,11 @@ class StaffChannel(Channel):
         if telegram.rate:
             limits = tuple(limit for limit in Limit.parse(telegram.rate) if limit.count > 0)
         return StaffAdapter(
-            token, telegram.api_url, webhook_base=telegram.webhook_url, limits=limits
+            token,
+            telegram.api_url,
+            webhook_base=telegram.webhook_url,
+            limits=limits,
+            chat_limits=bool(limits),  # "0/1": no limit at all (benchmarks, tests)
         )
 
     def _adapter_of(self, context: ChannelContext) -> ChannelAdapter | None:

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from bot.delivery.adapter import ChannelAdapter, Target
@@ -54,6 +55,7 @@ class StaffAdapter(ChannelAdapter):
         *,
         webhook_base: str | None = None,
         limits: Sequence[Limit] = (BOT_LIMIT,),
+        chat_limits: bool = True,
         timeout: float = 10.0,
         poll_timeout: float = 25.0,
     ) -> None:
@@ -61,6 +63,9 @@ class StaffAdapter(ChannelAdapter):
         self.telegram = TelegramBot(token, api_url, timeout=timeout, poll_timeout=poll_timeout)
         self.webhook_base = webhook_base
         self.limits = tuple(limits)
+        # Telegram's per-chat limits (1 a second, 20 a minute in a group), off only when every
+        # limit is (TELEGRAM_RATE=0/1: benchmarks and tests of conversations).
+        self.chat_limits = chat_limits
         self._store: TelegramStore | None = None
         self.clock: Callable[[], dt.datetime] = _utcnow
         self.moves: dict[str, str] = {}  # the feed's chat id → where it moved
@@ -79,7 +84,8 @@ class StaffAdapter(ChannelAdapter):
     # What and to whom (pure) -------------------------------------------------------------
 
     def targets(self, state: FeedState, incident: Incident) -> Sequence[Target]:
-        return alerts.targets(state.feed, incident)
+        found = alerts.targets(state.feed, incident)
+        return found if self.chat_limits else [replace(t, limit=None) for t in found]
 
     def payload(
         self, state: FeedState, incident: Incident, target: Target, now: dt.datetime

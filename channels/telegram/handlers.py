@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.delivery.model import DeliveryError
@@ -159,6 +160,8 @@ class StaffBot:
         delivery = alerts.reply_delivery(
             self.service.state, event.conversation, answered, text, locale, buttons
         )
+        if not self.adapter.chat_limits:
+            delivery = replace(delivery, target_limit=None)
         if await self.store.enqueue([delivery]):
             self.wake()
 

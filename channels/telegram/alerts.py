@@ -83,12 +83,20 @@ def targets(feed: Feed, incident: Incident) -> list[Target]:
     ]
 
 
+_chats: tuple[Feed, dict[str, StaffGroup]] | None = None  # of the last feed asked about
+
+
 def group_of_chat(feed: Feed, chat_id: str) -> StaffGroup | None:
-    """The (first) staff group the feed gives this chat id."""
-    for group in feed.staff_groups:
-        if any(str(chat) == chat_id for chat in group.telegram_chat_ids):
-            return group
-    return None
+    """The (first) staff group the feed gives this chat id (indexed once per feed: a fan-out
+    asks for each of hundreds of chats)."""
+    global _chats
+    if _chats is None or _chats[0] is not feed:
+        index: dict[str, StaffGroup] = {}
+        for group in feed.staff_groups:
+            for chat in group.telegram_chat_ids:
+                index.setdefault(str(chat), group)
+        _chats = (feed, index)
+    return _chats[1].get(chat_id)
 
 
 # What ------------------------------------------------------------------------------------

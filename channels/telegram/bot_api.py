@@ -156,7 +156,9 @@ class TelegramBot:
             token,
             base_url=f"{self.api_url}/bot",
             request=HTTPXRequest(
-                connection_pool_size=128,
+                # About the engine's concurrency (32), the long poll and a few edits: httpcore
+                # walks its whole pool for every request, so a bigger one only costs CPU.
+                connection_pool_size=40,
                 read_timeout=timeout,
                 write_timeout=timeout,
                 connect_timeout=timeout,

@@ -146,3 +146,15 @@ async def test_forged_updates_change_nothing_and_crash_nothing(unavoz: Running) 
     await unavoz.until(lambda: len(standin.calls_to("answerCallbackQuery")) == 2)
     assert await unavoz.app.store.acks_for("permits-down") == []
     assert len(unavoz.texts(WARDENS)) == 1
+
+
+async def test_a_time_edge_is_a_revision_the_operations_group_is_alerted_of(
+    unavoz: Running,
+) -> None:
+    await unavoz.until(lambda: len(unavoz.texts(OPERATIONS)) == 2)
+    unavoz.clock.set(NOON.replace(hour=14, minute=31))  # the promised update is overdue
+    told = await unavoz.app.timekeeper.tell_due()
+    assert [edge.incident_id for edge in told] == ["permits-down"]
+    await unavoz.until(lambda: len(unavoz.texts(OPERATIONS)) == 3)
+    assert "as soon as we can" in unavoz.texts(OPERATIONS)[-1]  # the overdue update, told
+    await unavoz.until(lambda: unavoz.texts(OPERATIONS)[0].startswith("⚠️ OUT OF DATE"))

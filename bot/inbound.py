@@ -36,6 +36,9 @@ class TextMessage(Inbound):
     """Words a person typed (a command is text that starts with "/")."""
 
     text: str
+    # The channel's id of the message, where it has one: an answer keyed by it is sent once
+    # however often the message is read (a poller restarting, a webhook retried).
+    message_id: str | None = None
 
     @property
     def command(self) -> tuple[str, str] | None:

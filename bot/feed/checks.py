@@ -34,6 +34,7 @@ def check_document(doc: YamlDocument, voices: Collection[str] = ()) -> list[Prob
     _check_areas(doc, ids["areas"], problems)
     _check_incidents(doc, ids["services"], ids["areas"], problems)
     _check_staff_groups(doc, ids["services"], ids["areas"], problems)
+    _check_escalations(doc, ids["staff_groups"], problems)
     _check_locales(doc, voices, problems)
     return problems
 
@@ -138,6 +139,18 @@ def _check_staff_groups(
             doc, (*here, "services"), group.get("services"), service_ids, "service", problems
         )
         _check_refs(doc, (*here, "areas"), group.get("areas"), area_ids, "area", problems)
+
+
+def _check_escalations(doc: YamlDocument, group_ids: set[str], problems: list[Problem]) -> None:
+    for index, group in _items(doc.data, "staff_groups"):
+        target = group.get("escalate_to")
+        if target is None:
+            continue
+        here: Path = ("staff_groups", index, "escalate_to")
+        if target not in group_ids:
+            problems.append(doc.problem(here, f"unknown staff group {target!r}"))
+        elif target == group.get("id"):
+            problems.append(doc.problem(here, "a staff group cannot escalate to itself"))
 
 
 def _check_status(

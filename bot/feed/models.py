@@ -227,6 +227,15 @@ class StaffGroup(_Model):
         default_factory=list, description="Empty means every service."
     )
     telegram_chat_ids: list[int] = Field(default_factory=list)
+    escalate_after: dt.timedelta = Field(
+        default=dt.timedelta(minutes=10),
+        gt=dt.timedelta(0),
+        description="An alert nobody acknowledged this long after (ISO 8601, e.g. PT10M, or"
+        " seconds) is repeated in the group, then as long again later sent to `escalate_to`.",
+    )
+    escalate_to: Identifier | None = Field(
+        default=None, description="The staff group told when an alert is not acknowledged."
+    )
 
 
 class ChannelOptions(BaseModel):

@@ -10,9 +10,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from bot.store.base import (
+    Acknowledgement,
+    AlertMessage,
     ChannelFigures,
     LedgerEntry,
     OutboxStore,
+    PendingEscalation,
     Place,
     PlaceCount,
     PlaceKind,
@@ -22,6 +25,7 @@ from bot.store.base import (
     StoreError,
     Subscription,
     SubscriptionStore,
+    TelegramStore,
     XMention,
     XPost,
     XStore,
@@ -31,9 +35,12 @@ from bot.store.base import (
 from bot.store.sqlite import SqliteStore
 
 __all__ = [
+    "Acknowledgement",
+    "AlertMessage",
     "ChannelFigures",
     "LedgerEntry",
     "OutboxStore",
+    "PendingEscalation",
     "Place",
     "PlaceCount",
     "PlaceKind",
@@ -44,6 +51,7 @@ __all__ = [
     "StoreError",
     "Subscription",
     "SubscriptionStore",
+    "TelegramStore",
     "XMention",
     "XPost",
     "XStore",

@@ -3,9 +3,10 @@
 `RevisionStore` keeps the audit history of the feed, `OutboxStore` the deliveries,
 the ledger of what each target was told and the consistency figures,
 `SubscriptionStore` who asked to hear about which places, `XStore` what the X channel
-keeps (its threads, the mentions inbox). `Store` is all of them with a lifecycle:
-what `open_store` returns. Callers that need one concern are typed with it. The
-backends (`bot.store.sql` and its dialects) import this module; it imports none of them.
+keeps (its threads, the mentions inbox), `TelegramStore` what the Telegram channels
+remember. `Store` is all of them with a lifecycle: what `open_store` returns. Callers
+that need one concern are typed with it. The backends (`bot.store.sql` and its
+dialects) import this module; it imports none of them.
 """
 
 from __future__ import annotations
@@ -160,6 +161,56 @@ class PlaceCount(NamedTuple):
     channel: str
     place: Place
     subscribers: int
+
+
+# Telegram ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMessage:
+    """One message a staff chat was sent about an incident (an alert, its repeat, or its
+    escalation to another group). `target` is the chat id the feed names; `chat_id` where
+    the message went (they differ once a group has migrated)."""
+
+    target: str
+    message_id: int
+    chat_id: str
+    incident_id: str
+    revision: int
+    group_id: str
+    kind: str  # "alert", "repeat" or "escalation"
+    delivery_key: str
+    text: str
+    sent_at: float
+    superseded_by: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """Someone pressed "Acknowledge" under an alert; `stale`: it was out of date by then."""
+
+    target: str
+    message_id: int
+    user_id: str
+    user_name: str
+    group_id: str
+    incident_id: str
+    revision: int
+    at: float
+    stale: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEscalation:
+    """An alert waiting for its acknowledgement: at `due_at` (epoch seconds) it is repeated
+    (stage 0), then escalated (stage 1)."""
+
+    target: str
+    incident_id: str
+    revision: int
+    group_id: str
+    due_at: float
+    stage: int
 
 
 # The contract ------------------------------------------------------------------------
@@ -410,7 +461,79 @@ class XStore(Protocol):
         ...
 
 
-class Store(RevisionStore, OutboxStore, SubscriptionStore, XStore, Protocol):
+class TelegramStore(Protocol):
+    """What the Telegram channels keep: getUpdates offsets, the alerts sent to staff chats
+    (to supersede them), acknowledgements, pending escalations and migrated chats."""
+
+    async def update_offset(self, bot: str) -> int | None:
+        """The next update id bot `bot` (its numeric id) should ask getUpdates for."""
+        ...
+
+    async def save_update_offset(self, bot: str, next_update_id: int) -> None:
+        """Remember the next update id (it never goes back)."""
+        ...
+
+    async def record_alert(
+        self, alert: AlertMessage, *, escalate_at: float | None = None
+    ) -> AlertMessage:
+        """Record a message sent (once per delivery key: the first record stays, and is
+        returned). A revision's alert ends the pending escalations of the older alerts of
+        its chat and incident and, with `escalate_at`, starts its own."""
+        ...
+
+    async def alert_of_delivery(self, delivery_key: str) -> AlertMessage | None:
+        """The message a delivery already sent, if it did."""
+        ...
+
+    async def alert_message(self, target: str, message_id: int) -> AlertMessage | None: ...
+
+    async def alerts_to_supersede(
+        self, target: str, incident_id: str, revision: int
+    ) -> list[AlertMessage]:
+        """Alerts (and repeats) of older revisions in that chat, not yet marked out of date."""
+        ...
+
+    async def mark_superseded(self, target: str, message_ids: Sequence[int], by: int) -> None: ...
+
+    async def latest_alerts(self, incident_id: str) -> list[AlertMessage]:
+        """Per chat, the alert of the newest revision told about `incident_id`."""
+        ...
+
+    async def record_ack(
+        self, target: str, message_id: int, *, user_id: str, user_name: str, at: float
+    ) -> tuple[Acknowledgement, list[Acknowledgement]] | None:
+        """Record who acknowledged the alert `message_id` (once per person and message):
+        stale if a newer alert of its incident was sent to that chat. A current one ends
+        the alert's escalation. Returns the acknowledgement and all of that message's,
+        or None when no such alert was sent."""
+        ...
+
+    async def acks_for(self, incident_id: str) -> list[Acknowledgement]:
+        """Every acknowledgement of the incident's alerts, oldest first."""
+        ...
+
+    async def due_escalations(self, now: float) -> list[PendingEscalation]: ...
+
+    async def advance_escalation(
+        self,
+        pending: PendingEscalation,
+        *,
+        stage: int,
+        due_at: float,
+        deliveries: Sequence[NewDelivery],
+    ) -> bool:
+        """Move `pending` to `stage` and queue `deliveries`, in one transaction, only if it is
+        still at its stage and unacknowledged: however many run this, one does it."""
+        ...
+
+    async def move_chat(self, target: str, moved_to: str, at: float) -> None: ...
+
+    async def chat_moves(self) -> dict[str, str]:
+        """Chats that migrated: the feed's id → the id messages go to now."""
+        ...
+
+
+class Store(RevisionStore, OutboxStore, SubscriptionStore, XStore, TelegramStore, Protocol):
     """Every concern, and the lifecycle: what `open_store` returns."""
 
     async def open(self) -> None:

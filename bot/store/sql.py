@@ -3,8 +3,9 @@
 A backend supplies transactions (`_transaction`) and its few dialect hooks: how
 claims of one channel are serialized across processes, and how other instances
 hear of a new revision. Everything else — revisions, the outbox, supersession,
-rate-limit windows, the ledger, the consistency figures, subscriptions — lives
-here, so both stores pass the same contract tests because they are the same code.
+rate-limit windows, the ledger, the consistency figures, subscriptions (and, in
+`telegram_sql.py`, what the Telegram channels remember) — lives here, so both
+stores pass the same contract tests because they are the same code.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bot.store.base import (
     document_hash,
 )
 from bot.store.sql_x import XSql
+from bot.store.telegram_sql import TelegramSql
 
 _REVISION_COLUMNS = "number, content_hash, author, source, created_at, document"
 _DELIVERY_COLUMNS = (
@@ -139,7 +141,7 @@ def outcome_rows(
     return [(o.delivery.id, o.sent_at) for o in sent], list(told.values()), finished
 
 
-class SqlStore(XSql):
+class SqlStore(XSql, TelegramSql):
     """Shared implementation; subclasses provide `_transaction` and the dialect hooks."""
 
     _lease_check_at: dict[str, float]  # per channel: when to look for expired leases again

@@ -1,23 +1,36 @@
-"""Telegram: alerts for field staff in their groups, and the bot customers message."""
+"""Telegram: alerts for field staff in their groups, and the bot customers message.
+
+- `bot_api.py` — one long-lived PTB `Bot` per token; Bot API errors as the engine's.
+- `updates.py` — getUpdates (offset in the store) or the webhook; updates as inbound events.
+- `staff.py` — the staff voice; `alerts.py` — who hears which alert, superseding, escalation;
+  `delivery.py` — the staff adapter; `handlers.py` — the button, /status, /help;
+  `operators.py` — operations leads' /open, /update, /resolve from the chat.
+- `customer.py` — the customer voice.
+"""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field, SecretStr
+from aiohttp import web
+from pydantic import BaseModel, Field, SecretStr
 
-from bot.channel import Channel, missing
+from bot.channel import Channel, ChannelContext, missing, options_of
+from bot.delivery.adapter import ChannelAdapter
 from bot.delivery.model import Limit
+from bot.feed.models import ChannelOptions
 from bot.render.renderer import ChannelRenderer
-from bot.settings import EnvSection, Settings
+from bot.scheduler import Scheduler
+from bot.settings import EnvSection, Settings, secret
 from channels.telegram.customer import CustomerRenderer
+from channels.telegram.limits import BOT_LIMIT, CHAT_LIMIT, GROUP_LIMIT
 from channels.telegram.staff import StaffRenderer
 
-# Telegram's own limits, which its adapters hand to the engine to enforce (a target's own
-# limit for chats): 30 messages a second per bot, 20 a minute per group, 1 a second per chat.
-BOT_LIMIT = Limit(30, 1.0)
-GROUP_LIMIT = Limit(20, 60.0)
-CHAT_LIMIT = Limit(1, 1.0)
+# (python-telegram-bot is imported where the channel runs, inside the methods below, not
+# when the registry loads this module: every CLI command would wait ~0.4 s for it.)
+
+# Seconds between looks for unacknowledged alerts that fall due (on the role holder only).
+ESCALATION_CHECK_EVERY = 5.0
 
 
 class TelegramSettings(EnvSection):
@@ -25,7 +38,21 @@ class TelegramSettings(EnvSection):
     customer_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_CUSTOMER_TOKEN")
     # The Bot API's base: requests go to {api_url}/bot{token}/{method}.
     api_url: str = Field("https://api.telegram.org", validation_alias="TELEGRAM_API_URL")
+    # The public address of Unavoz's /telegram routes: each bot's webhook is {url}/<channel>/.
     webhook_url: str | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_URL")
+    # More operators (Telegram user ids, comma-separated) besides the feed's.
+    operators: str | None = Field(None, validation_alias="TELEGRAM_OPERATORS")
+    # "COUNT/SECONDS" replacing Telegram's 30 a second for the whole bot (benchmarks: "0/1"
+    # turns every limit off).
+    rate: str | None = Field(None, validation_alias="TELEGRAM_RATE")
+
+
+class StaffOptions(ChannelOptions):
+    operators: list[int] = Field(
+        default_factory=list,
+        description="Telegram user ids (numbers, never usernames) of the operations leads who"
+        " may /open, /update and /resolve incidents from the chat.",
+    )
 
 
 class StaffChannel(Channel):
@@ -33,11 +60,91 @@ class StaffChannel(Channel):
     title: ClassVar[str] = "staff alerts (Telegram)"
     description: ClassVar[str] = "Alerts to the staff groups' Telegram chats."
     renderer: ClassVar[ChannelRenderer | None] = StaffRenderer()
+    options_model: ClassVar[type[BaseModel]] = StaffOptions
     settings_model: ClassVar[type[EnvSection] | None] = TelegramSettings
 
+    def _settings(self, settings: Settings) -> TelegramSettings:
+        return settings.section(self.name, TelegramSettings)
+
     def state(self, settings: Settings) -> str:
-        found = missing(settings.section(self.name, TelegramSettings), "staff_token")
-        return found if found != "on" else "credentials found; no delivery adapter yet"
+        telegram = self._settings(settings)
+        found = missing(telegram, "staff_token")
+        if found != "on":
+            return found
+        if telegram.webhook_url:
+            return f"on (webhook {telegram.webhook_url.rstrip('/')}/{self.name}/)"
+        return "on (polling)"
+
+    def adapter(self, settings: Settings) -> ChannelAdapter | None:
+        from channels.telegram.delivery import StaffAdapter
+
+        telegram = self._settings(settings)
+        token = secret(telegram.staff_token)
+        if not token:
+            return None
+        limits: tuple[Limit, ...] = (BOT_LIMIT,)
+        if telegram.rate:
+            limits = tuple(limit for limit in Limit.parse(telegram.rate) if limit.count > 0)
+        return StaffAdapter(
+            token,
+            telegram.api_url,
+            webhook_base=telegram.webhook_url,
+            limits=limits,
+            chat_limits=bool(limits),  # "0/1": no limit at all (benchmarks, tests)
+        )
+
+    def _adapter_of(self, context: ChannelContext) -> ChannelAdapter | None:
+        from channels.telegram.delivery import StaffAdapter
+
+        return next((a for a in context.adapters if isinstance(a, StaffAdapter)), None)
+
+    def setup_http(self, app: web.Application, context: ChannelContext) -> None:
+        from channels.telegram.acks import setup_acks
+        from channels.telegram.delivery import StaffAdapter
+        from channels.telegram.updates import webhook_app, webhook_path
+
+        setup_acks(app, context)
+        adapter = self._adapter_of(context)
+        if not isinstance(adapter, StaffAdapter) or not adapter.webhook_base:
+            return
+        app.add_subapp(
+            webhook_path(self.name),
+            webhook_app(
+                adapter.telegram, adapter.token, self.name, context.dispatcher, context.clock
+            ),
+        )
+
+    def setup(self, context: ChannelContext, scheduler: Scheduler) -> None:
+        from channels.telegram.alerts import escalate_due
+        from channels.telegram.delivery import StaffAdapter
+        from channels.telegram.handlers import StaffBot
+        from channels.telegram.operators import Operators
+
+        adapter = self._adapter_of(context)
+        if not isinstance(adapter, StaffAdapter):
+            return
+        adapter.attach(context.store, context.clock)
+        service = context.service
+        extra = self._settings(context.settings).operators or ""
+
+        def allowed() -> set[str]:
+            listed = set()
+            if service.has_state:
+                options = options_of(service.state.feed, self.name, StaffOptions)
+                listed = {str(user) for user in options.operators}
+            return listed | {part.strip() for part in extra.split(",") if part.strip()}
+
+        staff = StaffBot(adapter, context.store, service, context.wake)
+        staff.operators = Operators(staff, allowed)
+        context.dispatcher.on(self.name, staff)
+
+        async def escalate() -> None:
+            if service.has_state and await escalate_due(
+                context.store, service.state, context.clock
+            ):
+                context.wake()
+
+        scheduler.every(ESCALATION_CHECK_EVERY, escalate, id="staff-escalations")
 
 
 class CustomerChannel(Channel):
@@ -52,4 +159,12 @@ class CustomerChannel(Channel):
         return found if found != "on" else "credentials found; no delivery adapter yet"
 
 
-__all__ = ["CustomerChannel", "StaffChannel", "TelegramSettings"]
+__all__ = [
+    "BOT_LIMIT",
+    "CHAT_LIMIT",
+    "GROUP_LIMIT",
+    "CustomerChannel",
+    "StaffChannel",
+    "StaffOptions",
+    "TelegramSettings",
+]

@@ -13,6 +13,7 @@ import pytest
 
 from bot.delivery.model import NewDelivery
 from bot.store import (
+    AlertMessage,
     Place,
     PlaceCount,
     RevisionRecord,
@@ -882,3 +883,97 @@ async def test_x_threads_say_what_waits_what_fails_and_the_last_post(store: Stor
     assert threads["post:en:permits-down"].waiting_statuses == ("identified",)
     assert threads["post:es:permits-down"].last_revision == 1
     assert threads["post:es:permits-down"].pending == 0
+
+
+# Telegram ----------------------------------------------------------------------------------
+
+
+def _alert(
+    message_id: int, revision: int, *, kind: str = "alert", target: str = "-100"
+) -> AlertMessage:
+    return AlertMessage(
+        target=target,
+        message_id=message_id,
+        chat_id=target,
+        incident_id="i1",
+        revision=revision,
+        group_id="wardens",
+        kind=kind,
+        delivery_key=f"k{message_id}-{target}",
+        text=f"alert {revision}",
+        sent_at=100.0 + message_id,
+    )
+
+
+async def test_the_update_offset_is_kept_per_bot_and_never_goes_back(store: Store) -> None:
+    assert await store.update_offset("123") is None
+    await store.save_update_offset("123", 10)
+    await store.save_update_offset("123", 7)
+    await store.save_update_offset("456", 3)
+    assert await store.update_offset("123") == 10
+    assert await store.update_offset("456") == 3
+
+
+async def test_an_alert_is_recorded_once_per_delivery_and_older_ones_are_to_supersede(
+    store: Store,
+) -> None:
+    first = _alert(1, 1)
+    assert await store.record_alert(first, escalate_at=700.0) == first
+    later = dataclasses.replace(first, message_id=5, text="sent again")
+    assert await store.record_alert(later) == first  # the first record of a delivery stays
+    assert await store.alert_of_delivery(first.delivery_key) == first
+    assert await store.alert_of_delivery("nope") is None
+    second = _alert(2, 2)
+    await store.record_alert(second, escalate_at=800.0)
+    assert [a.message_id for a in await store.alerts_to_supersede("-100", "i1", 2)] == [1]
+    await store.mark_superseded("-100", [1], by=2)
+    assert await store.alerts_to_supersede("-100", "i1", 2) == []
+    assert (await store.alert_message("-100", 1)).superseded_by == 2  # type: ignore[union-attr]
+    assert [a.message_id for a in await store.latest_alerts("i1")] == [2]
+    # The newer alert ended the older one's escalation.
+    assert [(p.revision, p.stage) for p in await store.due_escalations(1000.0)] == [(2, 0)]
+
+
+async def test_acks_count_for_the_current_alert_and_stale_ones_are_marked(store: Store) -> None:
+    for message_id, revision in ((1, 1), (2, 2)):
+        await store.record_alert(_alert(message_id, revision), escalate_at=500.0)
+    assert await store.record_ack("-100", 99, user_id="7", user_name="Ana", at=1.0) is None
+    stale = await store.record_ack("-100", 1, user_id="7", user_name="Ana", at=2.0)
+    assert stale is not None and stale[0].stale
+    assert [p.revision for p in await store.due_escalations(600.0)] == [2]
+    current = await store.record_ack("-100", 2, user_id="8", user_name="Luis", at=3.0)
+    assert current is not None and not current[0].stale and current[0].revision == 2
+    again = await store.record_ack("-100", 2, user_id="8", user_name="Luis", at=4.0)
+    assert again is not None and again[0].at == 3.0 and len(again[1]) == 1
+    assert await store.due_escalations(600.0) == []
+    assert [(a.user_name, a.stale) for a in await store.acks_for("i1")] == [
+        ("Ana", True),
+        ("Luis", False),
+    ]
+
+
+async def test_an_escalation_step_happens_once_with_its_messages(store: Store) -> None:
+    record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    await store.record_alert(_alert(1, record.number), escalate_at=50.0)
+    [pending] = await store.due_escalations(60.0)
+    repeat = NewDelivery(record.number, "i1#repeat", "staff", "-100", "identified", "f", "{}")
+    steps = await asyncio.gather(
+        *(
+            store.advance_escalation(pending, stage=1, due_at=120.0, deliveries=[repeat])
+            for _ in range(4)
+        )
+    )
+    assert sorted(steps) == [False, False, False, True]
+    assert (await store.delivery_counts()).get("pending") == 1
+    assert await store.due_escalations(60.0) == []
+    [later] = await store.due_escalations(120.0)
+    assert later.stage == 1
+    await store.record_ack("-100", 1, user_id="7", user_name="Ana", at=100.0)
+    assert not await store.advance_escalation(later, stage=2, due_at=0.0, deliveries=[])
+
+
+async def test_a_migrated_chat_is_remembered(store: Store) -> None:
+    assert await store.chat_moves() == {}
+    await store.move_chat("-4000", "-1004000", 1.0)
+    await store.move_chat("-4000", "-1004001", 2.0)
+    assert await store.chat_moves() == {"-4000": "-1004001"}

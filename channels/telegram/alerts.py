@@ -1,0 +1,299 @@
+"""Staff alerts: who is told (targets), what (payloads), and what follows — superseding,
+acknowledgements, escalation. Targeting and payloads are pure; the rest uses the store.
+
+A staff group hears about an incident when its areas (with the area hierarchy: a group of
+a district hears about the district and any part of it, and about anything declared on
+an area containing it) and its services match; empty areas mean every area, empty
+services every service, so a group with neither (operations) hears everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.delivery.adapter import Target
+from bot.delivery.model import Limit, NewDelivery
+from bot.feed.models import Feed, Incident, StaffGroup
+from bot.state import FeedState
+from bot.store import AlertMessage, PendingEscalation, TelegramStore
+from bot.store.telegram_sql import ESCALATED, OVER, REPEATED
+from channels.telegram.limits import CHAT_LIMIT, GROUP_LIMIT
+from channels.telegram.words import word
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "staff"
+ACK_DATA = "ack"  # the button's callback data: the message itself says which alert
+
+
+# Who -------------------------------------------------------------------------------------
+
+
+def related_areas(feed: Feed, area_ids: Sequence[str]) -> set[str]:
+    """`area_ids`, every area inside them and every area containing them."""
+    parents = {area.id: area.parent for area in feed.areas}
+    children: dict[str, list[str]] = {}
+    for area_id, parent in parents.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(area_id)
+    found: set[str] = set()
+    stack = list(area_ids)
+    while stack:  # down
+        area_id = stack.pop()
+        if area_id not in found:
+            found.add(area_id)
+            stack.extend(children.get(area_id, ()))
+    for area_id in area_ids:  # up
+        parent = parents.get(area_id)
+        while parent is not None and parent not in found:
+            found.add(parent)
+            parent = parents.get(parent)
+    return found
+
+
+def group_matches(feed: Feed, group: StaffGroup, incident: Incident) -> bool:
+    if group.services and not set(group.services) & set(incident.services):
+        return False
+    return not group.areas or bool(set(group.areas) & related_areas(feed, incident.areas))
+
+
+def groups_for(feed: Feed, incident: Incident) -> list[StaffGroup]:
+    return [group for group in feed.staff_groups if group_matches(feed, group, incident)]
+
+
+def chat_limit(chat_id: int | str) -> Limit:
+    return GROUP_LIMIT if int(chat_id) < 0 else CHAT_LIMIT
+
+
+def locale_of(feed: Feed, group: StaffGroup) -> str:
+    locales = feed.organization.locales
+    return group.locale if group.locale in locales else feed.organization.default_locale
+
+
+def targets(feed: Feed, incident: Incident) -> list[Target]:
+    return [
+        Target(id=str(chat_id), locale=locale_of(feed, group), limit=chat_limit(chat_id))
+        for group in groups_for(feed, incident)
+        for chat_id in group.telegram_chat_ids
+    ]
+
+
+_chats: tuple[Feed, dict[str, StaffGroup]] | None = None  # of the last feed asked about
+
+
+def group_of_chat(feed: Feed, chat_id: str) -> StaffGroup | None:
+    """The (first) staff group the feed gives this chat id (indexed once per feed: a fan-out
+    asks for each of hundreds of chats)."""
+    global _chats
+    if _chats is None or _chats[0] is not feed:
+        index: dict[str, StaffGroup] = {}
+        for group in feed.staff_groups:
+            for chat in group.telegram_chat_ids:
+                index.setdefault(str(chat), group)
+        _chats = (feed, index)
+    return _chats[1].get(chat_id)
+
+
+# What ------------------------------------------------------------------------------------
+
+
+def alert_payload(state: FeedState, incident: Incident, target: Target, now: dt.datetime) -> str:
+    """A revision's alert to one chat: the staff voice in the group's locale, with the
+    Acknowledge button and its escalation while the incident is open."""
+    feed = state.feed
+    group = group_of_chat(feed, target.id)
+    assert group is not None  # targets come from the groups
+    locale = target.locale or feed.organization.default_locale
+    body: dict[str, Any] = {
+        "kind": "alert",
+        "group": group.id,
+        "locale": locale,
+        "text": state.render(CHANNEL, incident, locale, now),
+    }
+    if incident.is_open:
+        body["ack"] = word(locale, "ack")
+        body["escalate_after"] = group.escalate_after.total_seconds()
+    return json.dumps(body, ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """A staff delivery's payload, read back."""
+
+    kind: str  # "alert", "repeat", "escalation" or "reply"
+    text: str
+    locale: str
+    group: str | None = None
+    ack: str | None = None
+    escalate_after: float | None = None
+    incident: str | None = None  # repeats and escalations: the incident they are about
+    revision: int | None = None  # … and the revision of the alert
+    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
+
+    @classmethod
+    def read(cls, raw: str) -> Payload:
+        body = json.loads(raw)
+        rows = tuple(tuple((str(b[0]), str(b[1])) for b in row) for row in body.get("buttons", ()))
+        return cls(
+            kind=body["kind"],
+            text=body["text"],
+            locale=body.get("locale", "en"),
+            group=body.get("group"),
+            ack=body.get("ack"),
+            escalate_after=body.get("escalate_after"),
+            incident=body.get("incident"),
+            revision=body.get("revision"),
+            buttons=rows,
+        )
+
+    @property
+    def keyboard(self) -> tuple[tuple[tuple[str, str], ...], ...]:
+        if self.ack:
+            return (((self.ack, ACK_DATA),),)
+        return self.buttons
+
+
+def reply_delivery(
+    state: FeedState,
+    chat_id: str,
+    reply_to: str,
+    text: str,
+    locale: str,
+    buttons: Sequence[Sequence[tuple[str, str]]] = (),
+) -> NewDelivery:
+    """An answer to a message (`reply_to`: its id, so a message read twice is answered once)."""
+    body = {
+        "kind": "reply",
+        "text": text[:4096],
+        "locale": locale,
+        "buttons": [list(row) for row in buttons],
+    }
+    return NewDelivery(
+        revision=state.revision.number,
+        incident_id=f"reply:{reply_to}",
+        channel=CHANNEL,
+        target=chat_id,
+        status="reply",
+        fingerprint="reply",
+        payload=json.dumps(body, ensure_ascii=False, sort_keys=True),
+        target_limit=chat_limit(chat_id),
+    )
+
+
+# Superseding and acknowledging -----------------------------------------------------------
+
+
+def message_link(chat_id: str, message_id: int) -> str:
+    """A link to a message of a supergroup (t.me/c/…); other chats have none."""
+    if chat_id.startswith("-100"):
+        return f" (https://t.me/c/{chat_id[4:]}/{message_id})"
+    return ""
+
+
+def stale_text(alert: AlertMessage, newer_message_id: int, locale: str) -> str:
+    warning = word(locale, "stale", link=message_link(alert.chat_id, newer_message_id))
+    return f"{warning}\n\n{alert.text}"
+
+
+def acked_text(alert: AlertMessage, names: Sequence[str], locale: str) -> str:
+    return f"{alert.text}\n\n{word(locale, 'acked_by', names=', '.join(names))}"
+
+
+# Escalating ------------------------------------------------------------------------------
+
+
+def _minutes(group: StaffGroup) -> int:
+    return max(1, round(group.escalate_after.total_seconds() / 60))
+
+
+def escalation_step(
+    state: FeedState, pending: PendingEscalation, now: dt.datetime
+) -> tuple[int, float, list[NewDelivery]]:
+    """What a due escalation does next: (its next stage, when that falls due, deliveries)."""
+    feed = state.feed
+    incident = feed.incident(pending.incident_id)
+    group = next((g for g in feed.staff_groups if g.id == pending.group_id), None)
+    if incident is None or not incident.is_open or group is None:
+        return OVER, pending.due_at, []
+    after = group.escalate_after.total_seconds()
+    target = Target(pending.target, locale_of(feed, group), chat_limit(pending.target))
+    if pending.stage < REPEATED:
+        text = state.render(CHANNEL, incident, target.locale or "en", now)
+        body = {
+            "kind": "repeat",
+            "text": f"{word(target.locale or 'en', 'repeat')}\n\n{text}",
+            "locale": target.locale,
+            "group": group.id,
+            "ack": word(target.locale or "en", "ack"),
+            "incident": incident.id,
+            "revision": pending.revision,
+        }
+        repeat = _delivery(pending, incident, target, f"{incident.id}#repeat", body)
+        next_stage = REPEATED if group.escalate_to else OVER
+        return next_stage, now.timestamp() + after, [repeat]
+    to = next((g for g in feed.staff_groups if g.id == group.escalate_to), None)
+    if to is None:
+        return OVER, pending.due_at, []
+    deliveries = []
+    for chat_id in to.telegram_chat_ids:
+        locale = locale_of(feed, to)
+        text = state.render(CHANNEL, incident, locale, now)
+        heading = word(locale, "escalation", group=group.name, minutes=_minutes(group))
+        body = {
+            "kind": "escalation",
+            "text": f"{heading}\n\n{text}",
+            "locale": locale,
+            "group": to.id,
+            "incident": incident.id,
+            "revision": pending.revision,
+        }
+        where = Target(str(chat_id), locale, chat_limit(chat_id))
+        escalated = f"{incident.id}#escalated:{pending.target}"
+        deliveries.append(_delivery(pending, incident, where, escalated, body))
+    return ESCALATED, pending.due_at, deliveries
+
+
+def _delivery(
+    pending: PendingEscalation,
+    incident: Incident,
+    target: Target,
+    key_incident: str,
+    body: dict[str, Any],
+) -> NewDelivery:
+    return NewDelivery(
+        revision=pending.revision,
+        incident_id=key_incident,
+        channel=CHANNEL,
+        target=target.id,
+        status=incident.status.value,
+        fingerprint=body["kind"],
+        payload=json.dumps(body, ensure_ascii=False, sort_keys=True),
+        target_limit=target.limit,
+    )
+
+
+async def escalate_due(
+    store: TelegramStore, state: FeedState, clock: Callable[[], dt.datetime]
+) -> int:
+    """Take every due escalation one step; safe on any instance, any number of times."""
+    now = clock()
+    moved = 0
+    for pending in await store.due_escalations(now.timestamp()):
+        stage, due_at, deliveries = escalation_step(state, pending, now)
+        if await store.advance_escalation(
+            pending, stage=stage, due_at=due_at, deliveries=deliveries
+        ):
+            moved += len(deliveries)
+            if deliveries:
+                log.info(
+                    "alert %s in %s unacknowledged: %s",
+                    pending.incident_id,
+                    pending.target,
+                    "repeated" if stage != ESCALATED else "escalated",
+                )
+    return moved

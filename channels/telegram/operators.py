@@ -1,0 +1,454 @@
+"""Operations leads change the feed from Telegram: /open, /update, /resolve as a guided chat.
+
+Only Telegram users on the allow-list (numeric user ids, from the feed's
+`channels.staff.options.operators` or TELEGRAM_OPERATORS; never usernames, which
+anyone can change) may, in a private chat with the bot or the operations group (a
+staff group with neither areas nor services). Buttons choose the incident, the
+status, the services and areas; free text gives the words in each locale and times
+("18:30", "+2h"). Before anything changes, they see what every channel will say, and
+confirm. The change then goes through `FeedService.apply`, like the CLI's and the
+admin API's: the same validation, the same errors, a revision authored by
+`telegram:<user id> (<name>)`. Anyone else is refused politely, and logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.feed.changes import (
+    Change,
+    ChangeError,
+    OpenIncident,
+    ResolveIncident,
+    TimeInputError,
+    UpdateIncident,
+    apply_change,
+    parse_when,
+)
+from bot.feed.loader import parse_feed
+from bot.feed.models import Feed, Incident, Status
+from bot.feed.yamlsource import FeedError
+from bot.inbound import ButtonPressed, Inbound, TextMessage
+from bot.statement import build_statement
+from channels.telegram import alerts
+
+if TYPE_CHECKING:
+    from channels.telegram.handlers import StaffBot
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("open", "update", "resolve", "cancel")
+PREFIX = "op:"  # callback data of the conversation's buttons
+PREVIEW_EACH = 700  # characters of each channel's words shown in a preview
+STATUSES = (Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING)
+
+SAY = {
+    "es": {
+        "refused": "Lo siento: solo los responsables de operaciones de la lista pueden cambiar"
+        " incidencias. Queda registrado el intento.",
+        "help": "Operaciones: /open abre una incidencia, /update la actualiza, /resolve la"
+        " da por resuelta, /cancel abandona.",
+        "services": "¿Qué servicios? Pulse los que sean y luego «Listo».",
+        "areas": "¿Qué zonas? Pulse las que sean y luego «Listo».",
+        "status": "¿Estado?",
+        "incident": "¿Qué incidencia?",
+        "no_incidents": "No hay incidencias abiertas.",
+        "text": "Escriba {what} en {language}:",
+        "optional": " (o «-» para nada)",
+        "when": "{what}: una hora como 18:30 o +2h (o «-» para ninguna).",
+        "preview": "Así lo dirá cada canal. ¿Confirma?",
+        "confirm": "Confirmar",
+        "discard": "Descartar",
+        "done": "Listo",
+        "keep": "Igual",
+        "cancelled": "Cancelado: no ha cambiado nada.",
+        "recorded": "Hecho: revisión {revision}, por {author}.",
+        "invalid": "No se ha cambiado nada: {error}",
+        "choose": "Elija al menos uno.",
+        "elsewhere": "Cambie incidencias en un chat privado conmigo o en el grupo de operaciones.",
+    },
+    "en": {
+        "refused": "Sorry: only the operations leads on the list may change incidents. This"
+        " attempt has been logged.",
+        "help": "Operations: /open opens an incident, /update updates one, /resolve resolves"
+        " one, /cancel gives up.",
+        "services": "Which services? Press each, then Done.",
+        "areas": "Which areas? Press each, then Done.",
+        "status": "Status?",
+        "incident": "Which incident?",
+        "no_incidents": "There are no open incidents.",
+        "text": "Type {what} in {language}:",
+        "optional": " (or “-” for none)",
+        "when": "{what}: a time like 18:30 or +2h (or “-” for none).",
+        "preview": "This is what every channel will say. Confirm?",
+        "confirm": "Confirm",
+        "discard": "Discard",
+        "done": "Done",
+        "keep": "Unchanged",
+        "cancelled": "Cancelled: nothing changed.",
+        "recorded": "Done: revision {revision}, by {author}.",
+        "invalid": "Nothing changed: {error}",
+        "choose": "Choose at least one.",
+        "elsewhere": "Change incidents in a private chat with me or in the operations group.",
+    },
+}
+FIELDS = {
+    "es": {
+        "title": "el título",
+        "summary": "qué pasa",
+        "message": "qué ha cambiado",
+        "resolution": "qué se ha arreglado",
+        "staff_instructions": "las instrucciones para el personal",
+        "eta": "Hora estimada de solución",
+        "next_update_by": "Próxima actualización",
+    },
+    "en": {
+        "title": "the title",
+        "summary": "what is wrong",
+        "message": "what changed",
+        "resolution": "what was fixed",
+        "staff_instructions": "the instructions for staff",
+        "eta": "Estimated fix time",
+        "next_update_by": "Next update",
+    },
+}
+LANGUAGES = {"es": "español", "en": "English"}
+OPTIONAL = frozenset({"staff_instructions", "message"})
+STEPS = {
+    "open": ["services", "areas", "status", "text:title", "text:summary",
+             "text:staff_instructions", "when:eta", "when:next_update_by", "preview"],
+    "update": ["incident", "status", "text:message", "when:eta", "when:next_update_by",
+               "preview"],
+    "resolve": ["incident", "text:resolution", "preview"],
+}  # fmt: skip
+
+
+def say(locale: str, key: str, **values: Any) -> str:
+    text = SAY.get(locale, SAY["en"]).get(key) or SAY["en"][key]
+    return text.format(**values) if values else text
+
+
+@dataclass
+class Draft:
+    """One operator's change in the making, in one chat."""
+
+    action: str
+    locale: str
+    steps: list[str]
+    incidents: list[str] = field(default_factory=list)  # offered, by button index
+    chosen: dict[str, list[str]] = field(default_factory=dict)  # services, areas
+    values: dict[str, Any] = field(default_factory=dict)
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    pending_locales: list[str] = field(default_factory=list)  # of the text step at hand
+    change: Change | None = None
+
+    @property
+    def step(self) -> str:
+        return self.steps[0]
+
+
+class Operators:
+    def __init__(self, staff: StaffBot, allowed: Callable[[], set[str]]) -> None:
+        self.staff = staff
+        self.allowed = allowed
+        self.drafts: dict[tuple[str, str], Draft] = {}
+
+    @property
+    def service(self) -> Any:
+        return self.staff.service
+
+    # Is it ours? -------------------------------------------------------------------------
+
+    async def handles(self, event: Inbound) -> bool:
+        key = (event.conversation, event.person.id)
+        private = not event.conversation.startswith("-")
+        command = event.command if isinstance(event, TextMessage) else None
+        ours = (
+            (command is not None and command[0] in COMMANDS)
+            or (isinstance(event, ButtonPressed) and event.data.startswith(PREFIX))
+            or (isinstance(event, TextMessage) and key in self.drafts)
+            or private
+        )
+        if not ours:
+            return False
+        feed: Feed = self.service.state.feed
+        locale = self._locale(feed, event)
+        if event.person.id not in self.allowed():
+            log.warning(
+                "telegram user %s (%s) is not on the operators' list: %s refused",
+                event.person.id,
+                event.person.name,
+                command[0] if command else type(event).__name__,
+            )
+            await self._reply(event, say(locale, "refused"), locale)
+            return True
+        if not private and not self._in_operations(feed, event.conversation):
+            await self._reply(event, say(locale, "elsewhere"), locale)
+            return True
+        await self._handle(event, key, feed, locale)
+        return True
+
+    @staticmethod
+    def _in_operations(feed: Feed, chat: str) -> bool:
+        group = alerts.group_of_chat(feed, chat)
+        return group is not None and not group.areas and not group.services
+
+    @staticmethod
+    def _locale(feed: Feed, event: Inbound) -> str:
+        group = alerts.group_of_chat(feed, event.conversation)
+        if group is not None:
+            return alerts.locale_of(feed, group)
+        wanted = (event.person.locale or "")[:2]
+        locales = feed.organization.locales
+        return wanted if wanted in locales else feed.organization.default_locale
+
+    async def _reply(
+        self,
+        event: Inbound,
+        text: str,
+        locale: str,
+        buttons: list[list[tuple[str, str]]] | None = None,
+    ) -> None:
+        await self.staff.reply(event, text, locale, buttons or [])
+
+    # The conversation --------------------------------------------------------------------
+
+    async def _handle(self, event: Inbound, key: tuple[str, str], feed: Feed, locale: str) -> None:
+        if isinstance(event, TextMessage) and event.command is not None:
+            name = event.command[0]
+            if name == "cancel" or name not in STEPS:
+                had = self.drafts.pop(key, None)
+                await self._reply(event, say(locale, "cancelled" if had else "help"), locale)
+                return
+            fresh = Draft(name, locale, list(STEPS[name]))
+            fresh.incidents = [i.id for i in feed.incidents if i.is_open]
+            self.drafts[key] = fresh
+            await self._ask(event, fresh, feed)
+            return
+        draft = self.drafts.get(key)
+        if draft is None:
+            await self._reply(event, say(locale, "help"), locale)
+            return
+        if isinstance(event, ButtonPressed):
+            await self._answer_button(event)
+            await self._button(event, key, draft, feed)
+        elif isinstance(event, TextMessage):
+            await self._text(event, draft, feed)
+
+    async def _answer_button(self, event: ButtonPressed) -> None:
+        if event.answer_id:
+            await self.staff._quietly(self.staff.adapter.telegram.answer_callback(event.answer_id))
+
+    async def _ask(self, event: Inbound, draft: Draft, feed: Feed) -> None:
+        """Ask what the step at hand needs."""
+        loc = draft.locale
+        step = draft.step
+        if step in ("services", "areas"):
+            chosen = draft.chosen.get(step, [])
+            rows = [
+                [(("✓ " if item_id in chosen else "") + label, f"{PREFIX}{step[0]}:{n}")]
+                for n, (item_id, label) in enumerate(_choices(feed, step, loc))
+            ]
+            rows.append([(say(loc, "done"), f"{PREFIX}done")])
+            await self._reply(event, say(loc, step), loc, rows)
+        elif step == "status":
+            rows = [[(s.value, f"{PREFIX}st:{s.value}")] for s in STATUSES]
+            if draft.action == "update":
+                rows.append([(say(loc, "keep"), f"{PREFIX}st:-")])
+            await self._reply(event, say(loc, "status"), loc, rows)
+        elif step == "incident":
+            if not draft.incidents:
+                self.drafts.pop((event.conversation, event.person.id), None)
+                await self._reply(event, say(loc, "no_incidents"), loc)
+                return
+            rows = [[(incident_id, f"{PREFIX}i:{n}")] for n, incident_id in
+                    enumerate(draft.incidents[:40])]  # fmt: skip
+            await self._reply(event, say(loc, "incident"), loc, rows)
+        elif step.startswith("text:"):
+            name = step[5:]
+            if not draft.pending_locales:
+                draft.pending_locales = list(feed.organization.locales)
+            language = draft.pending_locales[0]
+            what = FIELDS.get(loc, FIELDS["en"])[name]
+            text = say(loc, "text", what=what, language=LANGUAGES.get(language, language))
+            if name in OPTIONAL:
+                text += say(loc, "optional")
+            await self._reply(event, text, loc)
+        elif step.startswith("when:"):
+            what = FIELDS.get(loc, FIELDS["en"])[step[5:]]
+            await self._reply(event, say(loc, "when", what=what), loc)
+        elif step == "preview":
+            await self._preview(event, draft, feed)
+
+    async def _next(self, event: Inbound, draft: Draft, feed: Feed) -> None:
+        draft.steps.pop(0)
+        await self._ask(event, draft, feed)
+
+    async def _button(
+        self, event: ButtonPressed, key: tuple[str, str], draft: Draft, feed: Feed
+    ) -> None:
+        data = event.data[len(PREFIX) :]
+        kind, _, value = data.partition(":")
+        step = draft.step
+        if step in ("services", "areas") and kind in ("s", "a") and kind == step[0]:
+            items = _choices(feed, step, draft.locale)
+            index = _index(value, len(items))
+            if index is not None:
+                chosen = draft.chosen.setdefault(step, [])
+                item = items[index][0]
+                chosen.remove(item) if item in chosen else chosen.append(item)
+            await self._ask(event, draft, feed)
+        elif step in ("services", "areas") and kind == "done":
+            if not draft.chosen.get(step):
+                await self._reply(event, say(draft.locale, "choose"), draft.locale)
+                return
+            await self._next(event, draft, feed)
+        elif step == "status" and kind == "st":
+            if value in {s.value for s in STATUSES}:
+                draft.values["status"] = Status(value)
+            elif value != "-":
+                return
+            await self._next(event, draft, feed)
+        elif step == "incident" and kind == "i":
+            index = _index(value, len(draft.incidents))
+            if index is None or feed.incident(draft.incidents[index]) is None:
+                return
+            draft.values["id"] = draft.incidents[index]
+            await self._next(event, draft, feed)
+        elif step == "preview" and kind in ("ok", "no"):
+            self.drafts.pop(key, None)
+            if kind == "no" or draft.change is None:
+                await self._reply(event, say(draft.locale, "cancelled"), draft.locale)
+                return
+            await self._apply(event, draft)
+        # anything else: a button of an earlier step, pressed late; nothing to do
+
+    async def _text(self, event: TextMessage, draft: Draft, feed: Feed) -> None:
+        step, words = draft.step, event.text.strip()
+        if step.startswith("text:") and draft.pending_locales and words:
+            name = step[5:]
+            if not (words == "-" and name in OPTIONAL):
+                draft.texts.setdefault(name, {})[draft.pending_locales[0]] = words
+            draft.pending_locales.pop(0)
+            if draft.pending_locales:
+                await self._ask(event, draft, feed)
+            else:
+                await self._next(event, draft, feed)
+        elif step.startswith("when:") and words:
+            if words != "-":
+                now = self.service.clock()
+                try:
+                    draft.values[step[5:]] = parse_when(words, now, feed.organization.tz)
+                except TimeInputError as error:
+                    await self._reply(event, str(error), draft.locale)
+                    return
+            await self._next(event, draft, feed)
+        else:
+            await self._ask(event, draft, feed)  # say again what the step needs
+
+    # Preview and apply -------------------------------------------------------------------
+
+    def _change(self, draft: Draft, feed: Feed) -> Change:
+        texts = {name: dict(values) for name, values in draft.texts.items()}
+        values = dict(draft.values)
+        if draft.action == "open":
+            return OpenIncident(
+                id=_new_id(feed, texts.get("title", {})),
+                title=texts.get("title", {}),
+                summary=texts.get("summary", {}),
+                services=draft.chosen.get("services", []),
+                areas=draft.chosen.get("areas", []),
+                staff_instructions=texts.get("staff_instructions") or None,
+                **values,
+            )
+        if draft.action == "update":
+            return UpdateIncident(message=texts.get("message") or None, **values)
+        return ResolveIncident(id=values["id"], message=texts.get("resolution") or None)
+
+    async def _preview(self, event: Inbound, draft: Draft, feed: Feed) -> None:
+        loc = draft.locale
+        now = self.service.clock()
+        try:
+            change = self._change(draft, feed)
+            text = self.service.state.loaded.text
+            changed = apply_change(text, change, author="preview", now=now)
+            preview = parse_feed(changed, "preview", self.service.registry).feed
+        except (FeedError, ChangeError, ValueError) as error:
+            self.drafts.pop((event.conversation, event.person.id), None)
+            await self._reply(event, say(loc, "invalid", error=_short(error)), loc)
+            return
+        draft.change = change
+        incident = preview.incident(change.id)
+        assert incident is not None
+        blocks = [say(loc, "preview")]
+        blocks += _voices(self.service.registry.renderers, preview, incident, loc, now)
+        rows = [[(say(loc, "confirm"), f"{PREFIX}ok"), (say(loc, "discard"), f"{PREFIX}no")]]
+        await self._reply(event, "\n\n".join(blocks)[:4000], loc, rows)
+
+    async def _apply(self, event: Inbound, draft: Draft) -> None:
+        assert draft.change is not None
+        name = event.person.name or event.person.id
+        author = f"telegram:{event.person.id} ({name})"
+        try:
+            state = await self.service.apply(draft.change, author=author, source="telegram")
+        except (FeedError, ChangeError) as error:
+            await self._reply(
+                event, say(draft.locale, "invalid", error=_short(error)), draft.locale
+            )
+            return
+        text = say(draft.locale, "recorded", revision=state.revision.number, author=author)
+        await self._reply(event, text, draft.locale)
+
+
+def _voices(
+    renderers: Any, feed: Feed, incident: Incident, locale: str, now: dt.datetime
+) -> list[str]:
+    statement = build_statement(feed, incident, locale, revision=0)
+    blocks = []
+    for name, renderer in sorted(renderers.items()):
+        try:
+            overrides = feed.channels.get(name).templates
+        except KeyError:
+            overrides = {}
+        words = renderer.render(statement, now, overrides)
+        if len(words) > PREVIEW_EACH:
+            words = words[: PREVIEW_EACH - 1] + "…"
+        blocks.append(f"▶ {name}:\n{words}")
+    return blocks
+
+
+def _choices(feed: Feed, step: str, locale: str) -> list[tuple[str, str]]:
+    """(id, name) of the services or the areas, the buttons of those steps."""
+    if step == "services":
+        return [(s.id, s.name.get(locale, s.id)) for s in feed.services]
+    return [(a.id, a.name.get(locale, a.id)) for a in feed.areas]
+
+
+def _index(text: str, size: int) -> int | None:
+    try:
+        index = int(text)
+    except ValueError:
+        return None
+    return index if 0 <= index < size else None
+
+
+def _new_id(feed: Feed, titles: dict[str, str]) -> str:
+    """An incident id from its title ("Fibre down in Norte" → fibre-down-in-norte)."""
+    title = titles.get("en") or next(iter(titles.values()), "incident")
+    plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:40].strip("-") or "incident"
+    taken = {incident.id for incident in feed.incidents}
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def _short(error: Exception) -> str:
+    return str(error)[:1500]

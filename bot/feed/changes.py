@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import yaml as pyyaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -128,6 +130,9 @@ def parse_when(text: str, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
 
 
+_FAST_LOADER = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
+
+
 def _yaml() -> YAML:
     yaml = YAML()  # round-trip: comments, order and quoting survive
     yaml.preserve_quotes = True
@@ -156,7 +161,20 @@ def _flow(values: list[str]) -> CommentedSeq:
 
 
 def apply_change(text: str, change: Change, *, author: str, now: dt.datetime) -> str:
-    """The feed text with `change` applied. Raises ChangeError when it cannot apply."""
+    """The feed text with `change` applied. Raises ChangeError when it cannot apply.
+
+    Only the incidents the change touches are read and written with ruamel.yaml (a
+    round trip of a whole feed of thousands of incidents takes tens of seconds); the
+    rest of the text is kept byte for byte. A feed laid out in a way that fast path
+    does not recognise (flow style, unusual indentation) is edited whole.
+    """
+    layout = _Layout.of(text)
+    if layout is None:
+        return _apply_whole(text, change, author=author, now=now)
+    return layout.apply(change, author=author, now=now)
+
+
+def _apply_whole(text: str, change: Change, *, author: str, now: dt.datetime) -> str:
     yaml = _yaml()
     document = yaml.load(text)
     if not isinstance(document, CommentedMap):
@@ -167,6 +185,21 @@ def apply_change(text: str, change: Change, *, author: str, now: dt.datetime) ->
     incidents = document.get("incidents")
     if incidents is None:
         incidents = document["incidents"] = CommentedSeq()
+    _change_incidents(incidents, change, author=author, now=now, tz=tz, locales=locales)
+    out = io.StringIO()
+    yaml.dump(document, out)
+    return out.getvalue()
+
+
+def _change_incidents(
+    incidents: CommentedSeq,
+    change: Change,
+    *,
+    author: str,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+    locales: list[str],
+) -> None:
     if isinstance(change, OpenIncident):
         _open(incidents, change, author=author, now=now, tz=tz, locales=locales)
     elif isinstance(change, TellEdges):
@@ -183,9 +216,158 @@ def apply_change(text: str, change: Change, *, author: str, now: dt.datetime) ->
             _update(incident, change, author=author, now=now, tz=tz, locales=locales)
         else:
             _resolve(incident, change, author=author, now=now, tz=tz, locales=locales)
-    out = io.StringIO()
-    yaml.dump(document, out)
-    return out.getvalue()
+
+
+_TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:(.*)$")
+_DASH = re.compile(r"^( *)-(?: |$)")
+_ITEM_ID = re.compile(r"""^ *(?:- +)?id *: *["']?([A-Za-z0-9_.-]+)["']? *(?:#.*)?$""")
+_SEQUENCE_OFFSET = 2  # where _yaml() puts a sequence's dash
+
+
+@dataclass
+class _Layout:
+    """Where the `incidents:` items of a block-style feed lie, line by line."""
+
+    lines: list[str]
+    section: tuple[int, int]  # the lines after `incidents:`, up to the next top-level key
+    items: list[tuple[int, int]]  # each item's lines
+    ids: list[str | None]
+    indent: int  # the column of the items' dashes
+    organization: dict[str, Any]
+
+    @classmethod
+    def of(cls, text: str) -> _Layout | None:
+        lines = text.splitlines(keepends=True)
+        if not lines or not lines[-1].endswith("\n"):
+            return None
+        tops = [(n, m) for n, line in enumerate(lines) if (m := _TOP_KEY.match(line))]
+        where = {m.group(1): n for n, m in tops}
+        heads = [n for n, _ in tops]
+        if "incidents" not in where or "organization" not in where:
+            return None
+        head = where["incidents"]
+        if tops[heads.index(head)][1].group(2).split("#", 1)[0].strip():
+            return None  # `incidents: []` or a flow list: edit the whole feed
+        later = [n for n in heads if n > head]
+        section = (head + 1, later[0] if later else len(lines))
+        dashes = [(n, len(m.group(1))) for n in range(*section) if (m := _DASH.match(lines[n]))]
+        indent = min((col for _, col in dashes), default=_SEQUENCE_OFFSET)
+        starts = [n for n, col in dashes if col == indent]
+        if any(
+            line.strip() and not line.lstrip().startswith("#") and _leading(line) < indent
+            for line in lines[section[0] : section[1]]
+        ):
+            return None
+        items = [
+            (start, starts[k + 1] if k + 1 < len(starts) else section[1])
+            for k, start in enumerate(starts)
+        ]
+        ids = [cls._id_of(lines[a:b], indent) for a, b in items]
+        organization = cls._organization(lines, where["organization"], heads)
+        if organization is None:
+            return None
+        return cls(lines, section, items, ids, indent, organization)
+
+    @staticmethod
+    def _id_of(block: list[str], indent: int) -> str | None:
+        key_column = indent + 2  # "- id:" or "  id:" under the dash
+        for line in block:
+            match = _ITEM_ID.match(line)
+            if match and (line.lstrip().startswith("- ") or _leading(line) == key_column):
+                return match.group(1)
+        return None
+
+    @staticmethod
+    def _organization(lines: list[str], head: int, heads: list[int]) -> dict[str, Any] | None:
+        later = [n for n in heads if n > head]
+        block = "".join(lines[head : later[0] if later else len(lines)])
+        try:
+            loaded = pyyaml.load(block, Loader=_FAST_LOADER)
+        except pyyaml.YAMLError:
+            return None
+        organization = loaded.get("organization") if isinstance(loaded, dict) else None
+        return organization if isinstance(organization, dict) else None
+
+    def apply(self, change: Change, *, author: str, now: dt.datetime) -> str:
+        tz = _zone(self.organization.get("timezone"))
+        locales = [str(x) for x in self.organization.get("locales") or ["es"]]
+        if isinstance(change, OpenIncident):
+            if change.id in self.ids:
+                raise ChangeError(f"an incident with id {change.id!r} already exists")
+            wanted: list[int] = []
+        elif isinstance(change, TellEdges):
+            names = {e.incident for e in change.edges}
+            wanted = [k for k, found in enumerate(self.ids) if found in names]
+        else:
+            wanted = [k for k, found in enumerate(self.ids) if found == change.id]
+            if not wanted:
+                raise UnknownIncident(f"no incident with id {change.id!r}")
+        if len(wanted) != len(set(self.ids[k] for k in wanted)) or None in self.ids:
+            return _apply_whole("".join(self.lines), change, author=author, now=now)
+        yaml = _yaml()
+        shift = _SEQUENCE_OFFSET - self.indent
+        # Each item without the blank and comment lines that close it (kept as they are).
+        bodies = [self._body(k) for k in wanted]
+        blocks = ["".join(_reindent(body, shift)) for body in bodies]
+        incidents = yaml.load("".join(blocks)) if blocks else CommentedSeq()
+        if incidents is None:
+            incidents = CommentedSeq()
+        if not isinstance(incidents, CommentedSeq) or len(incidents) != len(wanted):
+            return _apply_whole("".join(self.lines), change, author=author, now=now)
+        _change_incidents(incidents, change, author=author, now=now, tz=tz, locales=locales)
+        out = io.StringIO()
+        yaml.dump(incidents, out)
+        written = _reindent(out.getvalue().splitlines(keepends=True), -shift)
+        return self._splice(wanted, written)
+
+    def _splice(self, wanted: list[int], written: list[str]) -> str:
+        lines = list(self.lines)
+        if not wanted:  # a new incident: after the last one
+            at = self.items[-1][1] if self.items else self.section[0]
+            while at > self.section[0] and not lines[at - 1].strip():
+                at -= 1  # before the blank lines that close the section
+            return "".join(lines[:at] + written + lines[at:])
+        # One block per incident changed, in the order they came: put each back in place
+        # (from the last, so the earlier lines keep their numbers).
+        per_item = _split_items(written, self.indent)
+        for k, block in reversed(list(zip(wanted, per_item, strict=True))):
+            start = self.items[k][0]
+            lines[start : start + len(self._body(k))] = block
+        return "".join(lines)
+
+    def _body(self, k: int) -> list[str]:
+        a, b = self.items[k]
+        block = self.lines[a:b]
+        return block[: len(block) - len(_trailing_blank(block))]
+
+
+def _leading(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _reindent(lines: list[str], shift: int) -> list[str]:
+    if shift >= 0:
+        return [(" " * shift + line) if line.strip() else line for line in lines]
+    return [line[-shift:] if line.strip() else line for line in lines]
+
+
+def _split_items(lines: list[str], indent: int) -> list[list[str]]:
+    items: list[list[str]] = []
+    for line in lines:
+        match = _DASH.match(line)
+        if match and len(match.group(1)) == indent:
+            items.append([])
+        if items:
+            items[-1].append(line)
+    return items
+
+
+def _trailing_blank(block: list[str]) -> list[str]:
+    """The blank and comment lines that end an item (they separate it from the next)."""
+    end = len(block)
+    while end > 0 and (not block[end - 1].strip() or block[end - 1].lstrip().startswith("#")):
+        end -= 1
+    return block[end:]
 
 
 def _zone(name: Any) -> dt.tzinfo:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from bot.delivery.adapter import ChannelAdapter, Target
 from bot.delivery.model import NewDelivery
-from bot.feed.models import Incident
+from bot.feed.models import Feed, Incident
 from bot.state import FeedState
 
 
@@ -28,12 +28,19 @@ class Planner:
         A resolved incident that is new to the feed is history: nothing is sent.
         """
         now = self.clock()
+        earlier = {i.id: i for i in previous.feed.incidents} if previous is not None else {}
+        # Everything but the incidents unchanged (organization, areas, channels…): an
+        # incident equal to its earlier self renders as before, so it needs no look. A
+        # revision touching one incident of thousands plans that one.
+        same_frame = previous is not None and _same_frame(previous.feed, current.feed)
         planned: list[NewDelivery] = []
-        for adapter in self.adapters:
-            for incident in current.feed.incidents:
-                before = previous.feed.incident(incident.id) if previous is not None else None
-                if before is None and not incident.is_open:
-                    continue
+        for incident in current.feed.incidents:
+            before = earlier.get(incident.id)
+            if before is None and not incident.is_open:
+                continue
+            if same_frame and before == incident:
+                continue
+            for adapter in self.adapters:
                 planned.extend(
                     self._for_incident(adapter, previous, before, current, incident, now)
                 )
@@ -75,6 +82,14 @@ class Planner:
                 )
             )
         return out
+
+
+def _same_frame(before: Feed, after: Feed) -> bool:
+    return all(
+        getattr(before, name) == getattr(after, name)
+        for name in type(after).model_fields
+        if name != "incidents"
+    )
 
 
 def _once_each(targets: Iterable[Target]) -> Iterator[Target]:

@@ -1,0 +1,59 @@
+"""The planner: a revision touching one incident of many looks at that one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from bot.delivery.adapter import ChannelAdapter, Target
+from bot.delivery.plan import Planner
+from bot.feed.loader import LoadedFeed, parse_feed
+from bot.feed.models import Incident
+from bot.state import FeedState
+from bot.store import RevisionRecord
+from tests.conftest import NOON
+from tests.delivery.conftest import many_incidents
+
+
+class Counting(ChannelAdapter):
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.looked: list[str] = []
+
+    def targets(self, state: FeedState, incident: Incident) -> Sequence[Target]:
+        return [Target("t1")]
+
+    def payload(
+        self, state: FeedState, incident: Incident, target: Target, now: dt.datetime
+    ) -> str:
+        self.looked.append(incident.id)
+        return state.render("customer", incident, "es", now)
+
+
+def state(loaded: LoadedFeed, number: int) -> FeedState:
+    return FeedState.build(loaded, RevisionRecord(number, "h", "t", "file", NOON, loaded.text))
+
+
+def test_only_the_incidents_that_changed_are_planned(small_text: str) -> None:
+    text = many_incidents(small_text, 200)
+    before = state(parse_feed(text), 1)
+    changed = text.replace(
+        "summary: {es: Sin servicio 7., en: No service 7.}", "summary: {es: Roto 7., en: Broken 7.}"
+    )
+    assert changed != text
+    after = state(parse_feed(changed), 2)
+    adapter = Counting()
+    planned = Planner([adapter], lambda: NOON).plan(before, after)
+    assert [d.incident_id for d in planned] == ["extra-7"]
+    assert set(adapter.looked) == {"extra-7"}  # the other 201 open incidents: not rendered
+
+
+def test_a_change_outside_the_incidents_replans_them_all(small_text: str) -> None:
+    before = state(parse_feed(small_text), 1)
+    after = state(
+        parse_feed(small_text.replace("permisos de aparcamiento", "licencias de aparcamiento")), 2
+    )
+    adapter = Counting()
+    Planner([adapter], lambda: NOON).plan(before, after)
+    assert {"permits-down", "fibre-works"} <= set(adapter.looked)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from bot.feed.models import (
@@ -19,9 +19,11 @@ from bot.feed.models import (
     HumanContact,
     Incident,
     Kind,
+    Maintenance,
     Service,
     Severity,
     Status,
+    effective_status,
 )
 
 
@@ -69,6 +71,19 @@ class Statement:
     @property
     def is_open(self) -> bool:
         return self.status is not Status.RESOLVED
+
+    def as_of(self, now: dt.datetime) -> Statement:
+        """The statement as told at `now`: a maintenance's window decides its state between
+        the scheduler's revisions (`effective_status`, the rule every channel shares)."""
+        if self.maintenance_starts_at is None or self.maintenance_ends_at is None:
+            return self
+        window = Maintenance(starts_at=self.maintenance_starts_at, ends_at=self.maintenance_ends_at)
+        status = effective_status(self.kind, self.status, window, now)
+        if status is self.status:
+            return self
+        if status is Status.RESOLVED:
+            return replace(self, status=status, resolved_at=self.resolved_at or window.ends_at)
+        return replace(self, status=status)
 
     def facts_fingerprint(self) -> str:
         """A short hash of the facts that must agree across channels (not of the wording)."""

@@ -118,8 +118,8 @@ async def _dashboard(
             },
             "told": told.get(incident.id, []),
         }
-        for incident in feed.incidents
-        if incident.is_open
+        # Open as told now: a maintenance whose window has ended is no longer listed.
+        for incident in state.lookup.open_at(now)
     ]
     return _page(
         "console.html.j2",

@@ -214,6 +214,36 @@ class Incident(_Model):
     def is_open(self) -> bool:
         return self.status is not Status.RESOLVED
 
+    def as_of(self, now: dt.datetime) -> Incident:
+        """This incident as every channel tells it at `now` (see `effective_status`)."""
+        status = effective_status(self.kind, self.status, self.maintenance, now)
+        if status is self.status:
+            return self
+        update: dict[str, Any] = {"status": status}
+        if status is Status.RESOLVED and self.maintenance is not None:
+            update["resolved_at"] = self.resolved_at or self.maintenance.ends_at
+        return self.model_copy(update=update)
+
+
+def effective_status(
+    kind: Kind, status: Status, window: Maintenance | None, now: dt.datetime
+) -> Status:
+    """The one rule for a maintenance's state at `now`, from its status and its window.
+
+    The scheduler writes the window's edges into the feed, but between an edge and its
+    revision — and in a preview or a static export, where no scheduler runs — the window
+    decides: a `scheduled` maintenance is in progress inside its window, and any open
+    maintenance is completed (resolved) once its window has ended. Every channel reads
+    this, so none tells "scheduled" while another tells "under maintenance".
+    """
+    if kind is not Kind.MAINTENANCE or window is None or status is Status.RESOLVED:
+        return status
+    if now >= window.ends_at:
+        return Status.RESOLVED
+    if status is Status.SCHEDULED and now >= window.starts_at:
+        return Status.IN_PROGRESS
+    return status
+
 
 class StaffGroup(_Model):
     id: Identifier

@@ -79,8 +79,13 @@ class Phrases:
     window_end: str | None
 
 
-@lru_cache(maxsize=2048)  # every channel phrases the same statement at the same moment
 def phrase_facts(statement: Statement, now: dt.datetime) -> Phrases:
+    """The facts of `statement` as told at `now` (a maintenance's window decides its state)."""
+    return _phrase_facts(statement.as_of(now), now)
+
+
+@lru_cache(maxsize=2048)  # every channel phrases the same statement at the same moment
+def _phrase_facts(statement: Statement, now: dt.datetime) -> Phrases:
     def when(moment: dt.datetime | None) -> str | None:
         if moment is None:
             return None
@@ -167,6 +172,7 @@ def render_fitted(
     extra: Mapping[str, Any] | None = None,
 ) -> str:
     """Render at increasing compactness until the text fits `max_length` (as `length` counts)."""
+    statement = statement.as_of(now)
     phrases = phrase_facts(statement, now)
     text = ""
     for budget in BUDGETS:

@@ -26,7 +26,7 @@ def export_static(state: FeedState, directory: str | Path, now: dt.datetime) -> 
         suffixes = [f".{locale}"] + ([""] if locale == default else [])
         banner = views.dumps(views.banner(state, now, locale))
         page = render_status_page(state, now, locale).encode("utf-8")
-        atom = views.atom(state, locale, f"{feed.organization.status_page_url}/feed.atom")
+        atom = views.atom(state, locale, f"{feed.organization.status_page_url}/feed.atom", now)
         for suffix in suffixes:
             files[f"banner{suffix}.json"] = banner
             files[f"status{suffix}.html"] = page

@@ -28,7 +28,7 @@ TEMPLATES = Environment(
 
 
 def _card(state: FeedState, incident: Incident, locale: str, now: dt.datetime) -> dict[str, Any]:
-    statement = state.statement(incident.id, locale)
+    statement = state.statement(incident.id, locale).as_of(now)
     phrases = phrase_facts(statement, now)
     default = state.feed.organization.default_locale
     tz = statement.timezone
@@ -58,7 +58,7 @@ def render_status_page(
     cutoff = now - dt.timedelta(days=HISTORY_DAYS)
     history = [
         i
-        for i in state.feed.incidents
+        for i in state.lookup.told(now)
         if i.status is Status.RESOLVED and i.resolved_at is not None and i.resolved_at >= cutoff
     ]
     history.sort(key=lambda i: i.resolved_at or i.started_at, reverse=True)

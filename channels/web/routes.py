@@ -160,7 +160,9 @@ async def status_page(request: web.Request) -> web.Response:
 
 async def atom_feed(request: web.Request) -> web.Response:
     state = _state(request)
-    body = views.atom(state, _locale(request, state), str(request.url))
+    body = views.atom(
+        state, _locale(request, state), str(request.url), request.app[SERVICE].clock()
+    )
     return _cached(request, state, body, "application/atom+xml")
 
 

@@ -247,3 +247,40 @@ async def test_the_banner_is_built_once_a_minute_per_page(client: Client) -> Non
     second = await client.get("/banner.json?area=sol&lang=es")
     assert await first.read() == await second.read()
     assert first.headers["ETag"] == second.headers["ETag"]
+
+
+def _atom_entries(body: bytes, incident: str) -> dict[str, str]:
+    root = ET.fromstring(body)
+    return {
+        e.findtext(f"{ATOM}id") or "": e.findtext(f"{ATOM}updated") or ""
+        for e in root.findall(f"{ATOM}entry")
+        if f"incident/{incident}/" in (e.findtext(f"{ATOM}id") or "")
+    }
+
+
+async def test_atom_tells_a_resolution_made_by_a_hand_edit(
+    client: Client, service: FeedService
+) -> None:
+    before = _atom_entries(await (await client.get("/feed.atom?lang=en")).read(), "permits-down")
+    text = service.feed_path.read_text(encoding="utf-8")
+    text = text.replace(
+        "    status: identified\n",
+        "    status: resolved\n    resolved_at: 2026-11-24T11:50:00+01:00\n",
+        1,
+    )
+    service.feed_path.write_text(text, encoding="utf-8")
+    await service.reload_from_file()
+    after = _atom_entries(await (await client.get("/feed.atom?lang=en")).read(), "permits-down")
+    new = set(after) - set(before)
+    assert new, "a resolution no feed reader can see"
+    assert any(after[i] > max(before.values()) for i in new)
+    # A new ETA with no message is a change every channel tells: the entry changes too.
+    text = text.replace(
+        "    status: resolved\n    resolved_at: 2026-11-24T11:50:00+01:00\n",
+        "    status: identified\n",
+        1,
+    )
+    service.feed_path.write_text(text.replace("eta: 2026-11-24T18:00", "eta: 2026-11-24T19:00"))
+    await service.reload_from_file()
+    later = _atom_entries(await (await client.get("/feed.atom?lang=en")).read(), "permits-down")
+    assert set(later) - set(before) - set(after)

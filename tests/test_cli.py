@@ -267,3 +267,24 @@ def test_unavoz_run_serves_watches_and_stops_cleanly(feed_file: Path, tmp_path: 
     assert process.returncode == 0, output
     assert "staff alerts (Telegram): off (TELEGRAM_STAFF_TOKEN not set)" in output
     assert "admin API and console: off" in output
+
+
+def test_preview_says_which_channel_leaves_part_of_a_long_workaround_out(
+    feed_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A workaround too long for X loses whole sentences there, and preview says so: the
+    check reads the facts in each text, it does not assume them."""
+    text = feed_file.read_text(encoding="utf-8").replace(
+        "en: Keep the request receipt; it counts as a permit until this is fixed.",
+        "en: Keep the request receipt, which counts as a permit until this is fixed. If you are"
+        " fined, show the receipt at your district's Citizen Service office or on the"
+        " e-government site within twenty days of the fine, and it will be cancelled.",
+    )
+    feed_file.write_text(text, encoding="utf-8")
+    args = ["preview", str(feed_file), "--at", "2026-11-24T12:00", "--locale", "en"]
+    assert main([*args, "--width", "80"]) == 0
+    out = capsys.readouterr().out
+    assert "x " in out and "✗ missing workaround (part)" in out
+    assert "channels differ: " in out and "x lacks workaround (part)" in out
+    assert "…" not in out  # nothing cut inside a sentence
+    assert "Keep the request receipt, which counts as a permit until this is fixed." in out

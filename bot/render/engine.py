@@ -3,9 +3,18 @@
 A channel renderer (see `channels/base.py`) names its template and limit; this
 module renders it with the facts already phrased — status word, ETA and
 next-update said as times in the organization's zone — so every channel
-phrases the same fact the same way. When a text is too long, it is rendered
-again more compactly (the template's `level`), then with people's free text
-(`fit`) cut to shorter budgets, never by cutting the facts off the end.
+phrases the same fact the same way.
+
+When a text is too long it is rendered again, dropping whole things in the order
+`STEPS` declares, never cutting inside a sentence or a fact: each step is a template
+`level` (0 the fullest; 1 names fewer areas, "Centro y 12 zonas más"; 2 leaves out the
+next-update sentence) and a budget for people's free text (`fit(text, scale)`): a text
+keeps its leading whole sentences that fit `budget × scale`, or is left out whole. The
+scale declares the order free text goes in: the apology (0.4) first, then the
+resolution and the contact's hours (0.6), the workaround last (0.8–1.0). The title is
+never dropped nor cut: its length is limited at the door (`bot.feed.models`).
+
+`bot.render.facts.missing_facts` then says which facts a text tells whole.
 """
 
 from __future__ import annotations
@@ -26,10 +35,43 @@ from bot.statement import Statement
 from bot.words import status_label, words
 
 ELLIPSIS = "…"
-# Free-text budgets tried in turn when a text is over its limit (None = untouched).
-BUDGETS: tuple[int | None, ...] = (None, 240, 160, 110, 80, 56, 40, 28)
+# (template level, free-text budget) tried in turn while a text is over its limit
+# (None = untouched): free text shrinks first, then fewer area names, then no next update.
+STEPS: tuple[tuple[int, int | None], ...] = (
+    (0, None),
+    (0, 240),
+    (0, 160),
+    (1, 160),
+    (1, 110),
+    (1, 80),
+    (2, 80),
+    (2, 56),
+    (2, 40),
+    (2, 28),
+)
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+# A sentence ends at . ! ? or … followed by a space (a decimal point or "www.x" is not an end).
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a person's text, whitespace collapsed."""
+    return [part for part in _SENTENCE_END.split(_SPACES.sub(" ", text).strip()) if part]
+
+
+def whole_sentences(text: str, limit: int | None) -> str:
+    """The leading whole sentences of `text` that fit `limit`; "" when not even the first does."""
+    text = _SPACES.sub(" ", text).strip()
+    if limit is None or len(text) <= limit:
+        return text
+    kept = ""
+    for sentence in sentences(text):
+        longer = f"{kept} {sentence}" if kept else sentence
+        if len(longer) > limit:
+            break
+        kept = longer
+    return kept
 
 
 def shorten(text: str, limit: int | None) -> str:
@@ -175,13 +217,18 @@ def render_fitted(
     statement = statement.as_of(now)
     phrases = phrase_facts(statement, now)
     text = ""
-    for budget in BUDGETS:
-        for level in range(levels):
-            text = _render_once(tmpl, statement, phrases, level, budget, clean, extra)
-            text = _layout(text, single_line)
-            if length(text) <= max_length:
-                return text
-    # Only a template override that ignores `fit` can get here: cut the end, marked as cut.
+    for step, budget in STEPS:
+        level = min(step, levels - 1)
+        text = _render_once(tmpl, statement, phrases, level, budget, clean, extra)
+        text = _layout(text, single_line)
+        if length(text) <= max_length:
+            return text
+    # Only a template override (or a title longer than the feed allows) gets here: drop
+    # whole sentences from the end; a cut, marked as such, is the very last resort.
+    parts = sentences(text) if single_line else text.splitlines()
+    while len(parts) > 1 and length(text) > max_length:
+        parts.pop()
+        text = (" " if single_line else "\n").join(parts)
     while length(text) > max_length:
         text = shorten(text, len(text) - (length(text) - max_length) - 1)
     return text
@@ -199,9 +246,12 @@ def _render_once(
     locale = statement.locale
 
     def fit(text: str | None, scale: float = 1.0) -> str:
+        """A person's text whole, or its leading whole sentences within the budget, or ""."""
         if not text:
             return ""
-        return shorten(clean(text), None if budget is None else max(20, int(budget * scale)))
+        if text == statement.title:  # never dropped, never cut (limited in length at the door)
+            return _SPACES.sub(" ", clean(text)).strip()
+        return whole_sentences(clean(text), None if budget is None else int(budget * scale))
 
     most = (8, 3, 1)[min(level, 2)]
     context: dict[str, Any] = {
@@ -209,8 +259,9 @@ def _render_once(
         "f": phrases,
         "level": level,
         "fit": fit,
-        "areas": fit(join_names(statement.areas, locale, most)),
-        "services": fit(join_names(statement.services, locale, most)),
+        # Names are facts: fewer of them by level ("Centro y 12 zonas más"), never cut.
+        "areas": join_names(statement.areas, locale, most),
+        "services": join_names(statement.services, locale, most),
         **(extra or {}),
     }
     return tmpl.render(context)

@@ -276,3 +276,30 @@ def _layout(text: str, single_line: bool) -> str:
     if single_line:
         return " ".join(line for line in lines if line)
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines))
+
+
+@dataclass(frozen=True, slots=True)
+class FactSentences:
+    """The time facts as the shared sentences every channel says ("Expected fix: today at
+    6:00 PM.", "The update due 2:30 PM is late: …"), for places that show facts one by one."""
+
+    when_fixed: str
+    next_update: str | None
+
+
+@lru_cache(maxsize=16)
+def _sentences_template(locale: str) -> Template:
+    source = (
+        f'{{% import "_facts.{locale}.j2" as facts %}}'
+        "{{ facts.when_fixed(s, f) }}\n{{ facts.next_update(f) }}"
+    )
+    return _builtin("bot.render").from_string(source)
+
+
+def fact_sentences(statement: Statement, now: dt.datetime) -> FactSentences:
+    statement = statement.as_of(now)
+    phrases = phrase_facts(statement, now)
+    when_fixed, _, next_update = (
+        _sentences_template(statement.locale).render(s=statement, f=phrases).partition("\n")
+    )
+    return FactSentences(when_fixed.strip(), next_update.strip() or None)

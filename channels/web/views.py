@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 from babel.core import negotiate_locale
 
 from bot.feed.models import Feed, Incident, Kind, Severity, Status
-from bot.render.engine import phrase_facts
+from bot.render.engine import fact_sentences, phrase_facts
 from bot.state import FeedState
 from bot.statement import Statement
-from bot.words import status_label
+from bot.words import status_label, words
 
 ATOM = "http://www.w3.org/2005/Atom"
 
@@ -69,6 +69,7 @@ def _banner_entry(
 ) -> dict[str, Any]:
     statement = state.statement(incident.id, locale).as_of(now)
     phrases = phrase_facts(statement, now)
+    sentences = fact_sentences(statement, now)
     return {
         "id": incident.id,
         "kind": incident.kind.value,
@@ -85,7 +86,15 @@ def _banner_entry(
         "next_update_by": _iso(statement.next_update_by),
         "next_update_text": phrases.next_update,
         "next_update_overdue": phrases.next_update_overdue,
+        # The same labelled sentences every channel says: show these, not the bare times.
+        "when_fixed_sentence": sentences.when_fixed,
+        "next_update_sentence": sentences.next_update,
         "workaround": statement.workaround,
+        "workaround_sentence": (
+            f"{words(locale)('web.workaround')}: {statement.workaround}"
+            if statement.workaround
+            else None
+        ),
         "starts_at": _iso(statement.maintenance_starts_at),
         "ends_at": _iso(statement.maintenance_ends_at),
         "url": statement.url,

@@ -67,9 +67,11 @@
     if (kind === "maintenance" && item.starts_at) {
       div.appendChild(line("m", item.text));
     } else {
-      div.appendChild(line("m", item.eta_text));
-      if (item.next_update_text) div.appendChild(line("m", "⏱ " + item.next_update_text));
-      if (item.workaround) div.appendChild(line("m", item.workaround));
+      // Every time with its label, in words, as every other channel says it ("Expected fix:
+      // …", "… has passed"): never a bare date, never a glyph carrying meaning.
+      div.appendChild(line("m eta", item.when_fixed_sentence || item.eta_text));
+      if (item.next_update_sentence) div.appendChild(line("m next", item.next_update_sentence));
+      if (item.workaround) div.appendChild(line("m", item.workaround_sentence || item.workaround));
     }
     var a = document.createElement("a");
     a.className = "l";

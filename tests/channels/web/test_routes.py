@@ -284,3 +284,17 @@ async def test_atom_tells_a_resolution_made_by_a_hand_edit(
     await service.reload_from_file()
     later = _atom_entries(await (await client.get("/feed.atom?lang=en")).read(), "permits-down")
     assert set(later) - set(before) - set(after)
+
+
+async def test_the_banner_labels_every_time_in_words(client: Client, service: FeedService) -> None:
+    [entry] = (await (await client.get("/banner.json?area=sol&lang=en")).json())["incidents"]
+    assert entry["when_fixed_sentence"] == "Expected fix: today at 6:00 PM."
+    assert entry["next_update_sentence"] == "Next update: today at 2:30 PM."
+    assert entry["workaround_sentence"].startswith("Meanwhile: Keep the request receipt")
+    banner_js = (await (await client.get("/banner.js")).read()).decode()
+    assert "⏱" not in banner_js and "next_update_sentence" in banner_js
+    service.clock = lambda: NOON.replace(hour=19)  # both times behind us, nothing told yet
+    later = await (await client.get("/banner.json?area=sol&lang=es")).json()
+    [entry] = later["incidents"]
+    assert "ya pasó" in entry["when_fixed_sentence"]
+    assert "se está retrasando" in entry["next_update_sentence"]

@@ -27,6 +27,7 @@ from bot.feed.yamlsource import FeedError
 from bot.http import lint
 from bot.http.keys import SERVICE, SETTINGS
 from bot.http.openapi import openapi_yaml
+from bot.service import InvalidHandEdit
 from bot.store import RevisionRecord
 
 PREFIX = "/api/v1"
@@ -145,6 +146,15 @@ async def _apply(request: web.Request, change: Change, status: int = 200) -> web
         state = await service.apply(change, author=author, source="api")
     except UnknownIncident as exc:
         return error(404, str(exc))
+    except InvalidHandEdit as exc:
+        return error(
+            409,
+            str(exc),
+            kind="invalid_hand_edit",
+            problems=[{"line": p.line, "message": p.message} for p in exc.problems],
+            since=exc.since.isoformat(),
+            by=exc.by,
+        )
     except ChangeError as exc:
         return error(409, str(exc))
     except FeedError as exc:

@@ -12,7 +12,7 @@ import io
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -30,6 +30,11 @@ class ChangeError(ValueError):
 
 class UnknownIncident(ChangeError):
     """The change names an incident the feed does not have."""
+
+
+class NeedsConfirmation(ChangeError):
+    """A change that is probably a mistake (an ETA already in the past): made only when the
+    operator confirms it (CLI `--force`, API `"confirm": true`, the console's box)."""
 
 
 class _Change(BaseModel):
@@ -54,6 +59,9 @@ class OpenIncident(_Change):
     staff_instructions: Texts | None = None
     maintenance_starts_at: AwareDatetime | None = None
     maintenance_ends_at: AwareDatetime | None = None
+    confirm: bool = Field(
+        default=False, description="Make the change even with an ETA or next update in the past."
+    )
 
 
 class UpdateIncident(_Change):
@@ -72,6 +80,18 @@ class UpdateIncident(_Change):
     staff_instructions: Texts | None = None
     areas: list[str] | None = None
     services: list[str] | None = None
+    confirm: bool = Field(
+        default=False, description="Make the change even with an ETA or next update in the past."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_eta_clears_it(cls, value: Any) -> Any:
+        """`"eta": null` withdraws the ETA (as `clear_eta`), rather than changing nothing."""
+        if isinstance(value, dict) and "eta" in value and value["eta"] is None:
+            value = {k: v for k, v in value.items() if k != "eta"}
+            value["clear_eta"] = True
+        return value
 
 
 class ResolveIncident(_Change):
@@ -100,7 +120,7 @@ class TellEdges(_Change):
 
 Change = OpenIncident | UpdateIncident | ResolveIncident | TellEdges
 
-_RELATIVE = re.compile(r"^\+?(?P<amount>\d+)\s*(?P<unit>m|min|h|d)$")
+_RELATIVE = re.compile(r"^(?P<sign>[+-]?)\s*(?P<amount>\d+)\s*(?P<unit>m|min|h|d)$")
 
 
 class TimeInputError(ValueError):
@@ -108,11 +128,12 @@ class TimeInputError(ValueError):
 
 
 def parse_when(text: str, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
-    """ISO 8601 (an offset-less one is read in the organization's zone), "14:30", or "+90m"."""
+    """ISO 8601 (an offset-less one is read in the organization's zone), "14:30", "+90m" or
+    "-2h" (relative times work both ways; a past one is then checked like any other)."""
     value = text.strip()
     relative = _RELATIVE.match(value)
     if relative:
-        amount = int(relative["amount"])
+        amount = int(relative["amount"]) * (-1 if relative["sign"] == "-" else 1)
         unit = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days"}[relative["unit"]]
         return now + dt.timedelta(**{unit: amount})
     if re.fullmatch(r"\d{1,2}:\d{2}", value):
@@ -123,7 +144,7 @@ def parse_when(text: str, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
         raise TimeInputError(
-            f"cannot read the time {text!r}: use 2026-11-24T18:00, 18:00 or +90m"
+            f"cannot read the time {text!r}: use 2026-11-24T18:00, 18:00, +90m or -2h"
         ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
 
@@ -167,6 +188,7 @@ def apply_change(text: str, change: Change, *, author: str, now: dt.datetime) ->
     incidents = document.get("incidents")
     if incidents is None:
         incidents = document["incidents"] = CommentedSeq()
+    _check_past_times(change, now, tz)
     if isinstance(change, OpenIncident):
         _open(incidents, change, author=author, now=now, tz=tz, locales=locales)
     elif isinstance(change, TellEdges):
@@ -186,6 +208,38 @@ def apply_change(text: str, change: Change, *, author: str, now: dt.datetime) ->
     out = io.StringIO()
     yaml.dump(document, out)
     return out.getvalue()
+
+
+def past_times(change: Change, now: dt.datetime) -> list[str]:
+    """The promised times of `change` already behind `now` (ETA, next update), by name."""
+    if not isinstance(change, OpenIncident | UpdateIncident):
+        return []
+    named = {"eta": change.eta, "next_update_by": change.next_update_by}
+    return [name for name, moment in named.items() if moment is not None and moment < now]
+
+
+def past_warning(change: Change, now: dt.datetime, tz: dt.tzinfo) -> str | None:
+    """What an operator is told about times in the past in `change` (None when there are none)."""
+    names = past_times(change, now)
+    if not names:
+        return None
+    parts = []
+    for name in names:
+        moment = getattr(change, name)
+        minutes = int((now - moment).total_seconds() // 60)
+        ago = f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+        label = {"eta": "the ETA", "next_update_by": "the next update"}[name]
+        parts.append(f"{label} {_stamp(moment, tz)} is {ago} in the past")
+    return "; ".join(parts) + (": every channel would tell a time that has already passed")
+
+
+def _check_past_times(change: Change, now: dt.datetime, tz: dt.tzinfo) -> None:
+    warning = past_warning(change, now, tz)
+    if warning and not getattr(change, "confirm", False):
+        raise NeedsConfirmation(
+            f'{warning}. Give a later time, or confirm it (CLI --force, API "confirm": true, '
+            f"the console's 'confirm' box)."
+        )
 
 
 def _zone(name: Any) -> dt.tzinfo:
@@ -272,7 +326,9 @@ def _update(
     tz: dt.tzinfo,
     locales: list[str],
 ) -> None:
-    fields = change.model_dump(exclude_unset=True, exclude={"action", "id", "message", "clear_eta"})
+    fields = change.model_dump(
+        exclude_unset=True, exclude={"action", "id", "message", "clear_eta", "confirm"}
+    )
     if not fields and not change.clear_eta and change.message is None:
         raise ChangeError("nothing to change: give a status, ETA, message or another field")
     for field in ("status", "severity"):

@@ -18,10 +18,12 @@ from pydantic import BaseModel, ValidationError
 from bot.feed.changes import (
     Change,
     ChangeError,
+    NeedsConfirmation,
     OpenIncident,
     ResolveIncident,
     UnknownIncident,
     UpdateIncident,
+    past_warning,
 )
 from bot.feed.yamlsource import FeedError
 from bot.http import lint
@@ -146,6 +148,8 @@ async def _apply(request: web.Request, change: Change, status: int = 200) -> web
         state = await service.apply(change, author=author, source="api")
     except UnknownIncident as exc:
         return error(404, str(exc))
+    except NeedsConfirmation as exc:
+        return error(409, str(exc), kind="needs_confirmation")
     except InvalidHandEdit as exc:
         return error(
             409,
@@ -161,13 +165,14 @@ async def _apply(request: web.Request, change: Change, status: int = 200) -> web
         problems = [{"line": p.line, "message": p.message} for p in exc.problems]
         return error(422, "the change would make the feed invalid", problems=problems)
     incident = state.feed.incident(change.id)
-    return web.json_response(
-        {
-            "revision": revision_meta(state.revision),
-            "incident": incident.model_dump(mode="json") if incident else None,
-        },
-        status=status,
-    )
+    body: dict[str, Any] = {
+        "revision": revision_meta(state.revision),
+        "incident": incident.model_dump(mode="json") if incident else None,
+    }
+    warning = past_warning(change, service.clock(), state.feed.organization.tz)
+    if warning:  # made, as confirmed: the answer still says what was odd about it
+        body["warnings"] = [warning]
+    return web.json_response(body, status=status)
 
 
 def _validation_errors(handler: Handler) -> Handler:

@@ -167,3 +167,41 @@ async def test_the_openapi_description_is_served_and_lists_every_route(client: C
         "/lint",
     }
     assert "OpenIncident" in spec["components"]["schemas"]
+
+
+async def test_an_eta_in_the_past_needs_confirmation_and_the_answer_says_so(
+    client: Client, service: FeedService
+) -> None:
+    url = "/api/v1/incidents/permits-down"
+    refused = await client.patch(url, json={"eta": "2026-11-24T09:00:00+01:00"}, headers=AUTH)
+    assert refused.status == 409
+    body = await refused.json()
+    assert body["kind"] == "needs_confirmation" and "3 h 0 min in the past" in body["error"]
+    assert '"confirm": true' in body["error"]
+    assert service.state.revision.number == 1
+    made = await client.patch(
+        url, json={"eta": "2026-11-24T09:00:00+01:00", "confirm": True}, headers=AUTH
+    )
+    assert made.status == 200
+    assert "in the past" in (await made.json())["warnings"][0]
+
+
+async def test_a_null_eta_withdraws_it(client: Client, service: FeedService) -> None:
+    response = await client.patch(
+        "/api/v1/incidents/permits-down", json={"eta": None}, headers=AUTH
+    )
+    assert response.status == 200
+    assert (await response.json())["incident"]["eta"] is None
+    assert service.state.feed.incident("permits-down").eta is None  # type: ignore[union-attr]
+
+
+async def test_an_invalid_hand_edit_is_named_as_such(client: Client, service: FeedService) -> None:
+    text = service.feed_path.read_text(encoding="utf-8")
+    service.feed_path.write_text(text.replace("severity: major", "severity: awful"), "utf-8")
+    response = await client.patch(
+        "/api/v1/incidents/permits-down", json={"severity": "minor"}, headers=AUTH
+    )
+    assert response.status == 409
+    body = await response.json()
+    assert body["kind"] == "invalid_hand_edit" and body["problems"][0]["line"] == 37
+    assert "invalid hand edit" in body["error"]

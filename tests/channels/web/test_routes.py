@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -298,3 +299,58 @@ async def test_the_banner_labels_every_time_in_words(client: Client, service: Fe
     [entry] = later["incidents"]
     assert "ya pasó" in entry["when_fixed_sentence"]
     assert "se está retrasando" in entry["next_update_sentence"]
+
+
+async def test_public_views_are_readable_from_any_origin_by_default(
+    aiohttp_client: MakeClient, service: FeedService, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = service.feed_path.read_text(encoding="utf-8")
+    service.feed_path.write_text(text.split("channels:\n  web:")[0], encoding="utf-8")
+    await service.reload_from_file()
+    client = await aiohttp_client(create_app(service, Settings()))
+    elsewhere = {"Origin": "https://any-town.example"}
+    for path in ("/banner.json?area=sol", "/api/v2/summary.json", "/feed.atom"):
+        response = await client.get(path, headers=elsewhere)
+        assert response.headers["Access-Control-Allow-Origin"] == "*", path
+    events = await client.get("/events", headers=elsewhere)
+    assert events.headers["Access-Control-Allow-Origin"] == "*"
+    events.close()
+
+
+async def test_a_refused_origin_is_logged_once_with_the_fix(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    stranger = {"Origin": "https://stranger.example"}
+    for _ in range(3):
+        response = await client.get("/banner.json", headers=stranger)
+        assert "Access-Control-Allow-Origin" not in response.headers
+    warnings = [r.getMessage() for r in caplog.records if "stranger.example" in r.getMessage()]
+    assert len(warnings) == 1 and "cors_origins" in warnings[0]
+
+
+async def test_a_reader_that_went_away_is_not_an_error(
+    service: FeedService, caplog: pytest.LogCaptureFixture
+) -> None:
+    import aiohttp
+    from aiohttp import web
+
+    caplog.set_level(logging.INFO)
+    runner = web.AppRunner(create_app(service, Settings()))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession() as session:
+            response = await session.get(f"http://127.0.0.1:{port}/events")
+            await read_events(response, 1)
+            response.close()  # the tab closes
+        await asyncio.sleep(0.2)
+        await service.apply(
+            UpdateIncident(id="permits-down", status=Status.MONITORING), author="a", source="api"
+        )
+        await asyncio.sleep(0.5)
+    finally:
+        await runner.cleanup()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from bot.feed.lookup import normalize_postcode
@@ -51,6 +52,14 @@ def _card(state: FeedState, incident: Incident, locale: str, now: dt.datetime) -
     }
 
 
+def _language_name(code: str) -> str:
+    try:
+        name = Locale.parse(code).get_display_name(code) or code
+    except (ValueError, UnknownLocaleError):
+        return code.upper()
+    return name[:1].upper() + name[1:]
+
+
 def render_status_page(
     state: FeedState, now: dt.datetime, locale: str, *, postcode: str | None = None
 ) -> str:
@@ -77,6 +86,8 @@ def render_status_page(
     context = {
         "lang": locale,
         "locales": org.locales,
+        # Each language by its own name ("Español", "English"): never run together as "ESEN".
+        "language_names": {code: _language_name(code) for code in org.locales},
         "w": words(locale).section("web"),
         "organization": org.name.get(locale) or org.name[org.default_locale],
         "contact": org.human_contact,

@@ -80,6 +80,8 @@ def _banner_entry(
         "text": state.render("web", incident, locale, now),
         "areas": list(statement.areas),
         "services": list(statement.services),
+        "area_ids": list(statement.area_ids),
+        "service_ids": list(statement.service_ids),
         "eta": _iso(statement.eta),
         "eta_text": phrases.eta or phrases.no_eta,
         "eta_passed": phrases.eta_passed,

@@ -240,7 +240,11 @@ async def test_banner_js_is_small_cached_and_exported(
     again = await client.get("/banner.js", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status == 304
     export_static(service.state, tmp_path / "public", NOON)
-    assert (tmp_path / "public" / "banner.js").read_bytes() == body
+    exported = (tmp_path / "public" / "banner.js").read_bytes()
+    # The same script, switched to read the exported files (a static server ignores ?area=).
+    assert b"var STATIC = false;" in body
+    assert exported == body.replace(b"var STATIC = false;", b"var STATIC = true;")
+    assert (tmp_path / "public" / "banner" / "sol.en.json").exists()
 
 
 async def test_the_banner_is_built_once_a_minute_per_page(client: Client) -> None:

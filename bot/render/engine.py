@@ -105,6 +105,35 @@ def join_names(names: tuple[str, ...], locale: str, most: int) -> str:
     return f"{', '.join(shown[:-1])} {words(locale)('facts.and')} {shown[-1]}"
 
 
+@lru_cache(maxsize=16)
+def _articles(locale: str) -> dict[str, str]:
+    pairs = (item.partition(":") for item in words(locale)("facts.articles").split())
+    return {noun.casefold(): article for noun, _, article in pairs}
+
+
+def with_article(name: str, locale: str) -> str:
+    """A place as said after "en"/"in": "distrito Centro" → "el distrito Centro", "North
+    district" → "the North district"; a proper name ("Sol") stays as it is."""
+    articles = _articles(locale)
+    exact = words(locale)("facts.articles_case") == "lowercase"
+    found = [w.casefold() for w in name.split() if (w if exact else w.casefold()) in articles]
+    if not found or name.split()[0].casefold() in set(articles.values()):
+        return name
+    return f"{articles[found[0]]} {name}"
+
+
+def places(statement: Statement, most: int) -> tuple[str, str]:
+    """(every area, with articles; those the title does not already name), joined."""
+    titled = statement.title.casefold()
+    names = tuple(with_article(name, statement.locale) for name in statement.areas)
+    unsaid = tuple(
+        name
+        for name, bare in zip(names, statement.areas, strict=True)
+        if bare.casefold() not in titled
+    )
+    return join_names(names, statement.locale, most), join_names(unsaid, statement.locale, most)
+
+
 @dataclass(frozen=True, slots=True)
 class Phrases:
     """The facts of a statement, phrased once for every channel."""
@@ -254,7 +283,11 @@ def _render_once(
         return whole_sentences(clean(text), None if budget is None else int(budget * scale))
 
     most = (8, 3, 1)[min(level, 2)]
+    all_places, places_unsaid = places(statement, most)
     context: dict[str, Any] = {
+        # After "en"/"in", with articles; `places_unsaid` leaves out what the title names.
+        "places": all_places,
+        "places_unsaid": places_unsaid,
         "s": statement,
         "f": phrases,
         "level": level,

@@ -43,14 +43,14 @@ EXPECTED = {
         "Le informamos de una incidencia: Renovación de permisos caída, en Centro. Estado: causa"
         " identificada. No se pueden renovar los permisos en línea. Solución prevista: hoy a las"
         " 18:00. Mientras tanto: Guarde el justificante de solicitud; vale como permiso hasta que"
-        " se arregle. Le daremos la próxima actualización hoy a las 14:30. Sentimos las"
+        " se arregle. Próxima actualización: hoy a las 14:30. Sentimos las"
         " molestias. Para hablar con una persona: +34 910 000 010 (de 8:00 a 20:00)."
     ),
     ("ivr", "en"): (
-        "We are dealing with a problem: Permit renewal down, in City Centre. Status: cause"
+        "We are dealing with a problem: Permit renewal down, in the City Centre. Status: cause"
         " identified. Permits cannot be renewed online. Expected fix: today at 6:00 PM."
-        " Meanwhile: Keep the request receipt; it counts as a permit until this is fixed. We will"
-        " give the next update today at 2:30 PM. We are sorry for the trouble. To talk to a"
+        " Meanwhile: Keep the request receipt; it counts as a permit until this is fixed. Next"
+        " update: today at 2:30 PM. We are sorry for the trouble. To talk to a"
         " person: +34 910 000 010 (8 AM to 8 PM)."
     ),
 }
@@ -75,12 +75,12 @@ def test_renderer_table(
         (
             "es",
             "Resuelto 17 de noviembre a las 13:00: Corte de fibra (Norte). Se reparó el cable."
-            " Sentimos las molestias. https://estado.prueba.example/status#old-outage",
+            " Gracias por su paciencia. https://estado.prueba.example/status#old-outage",
         ),
         (
             "en",
-            "Resolved November 17 at 1:00 PM: Fibre outage (North). The cable was repaired. We are"
-            " sorry for the trouble. https://estado.prueba.example/status#old-outage",
+            "Resolved November 17 at 1:00 PM: Fibre outage (North). The cable was repaired. Thank"
+            " you for your patience. https://estado.prueba.example/status#old-outage",
         ),
     ],
 )

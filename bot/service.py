@@ -54,6 +54,19 @@ def write_atomically(path: Path, content: str | bytes) -> None:
         raise
 
 
+def read_feed_text(path: Path) -> str:
+    """The feed file as text; a file that is not UTF-8 is a FeedError at the line of the first
+    bad byte (an editor saved it in Latin-1, say), never a crash."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise FeedError(
+            [Problem(str(path), line, f"not UTF-8 text ({exc.reason}): save the file as UTF-8")]
+        ) from None
+
+
 def _read_or_none(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
@@ -168,9 +181,12 @@ class FeedService:
         """Read the file; record it as a revision if it changed. Raises FeedError when invalid."""
         async with self._reload_lock:
             try:
-                text = await asyncio.to_thread(self.feed_path.read_text, encoding="utf-8")
+                text = await asyncio.to_thread(read_feed_text, self.feed_path)
             except FileNotFoundError:
                 raise FeedError([Problem(str(self.feed_path), 1, "no such file")]) from None
+            except FeedError as error:
+                self._file_invalid(error.problems)
+                raise
             if self._state is not None and self._state.loaded.text == text:
                 self._file_valid()  # restored byte for byte: the file is good again
                 return self._state
@@ -192,7 +208,18 @@ class FeedService:
         Raises FeedError (the change would make the feed invalid) or ChangeError.
         """
         async with self._file_lock:
-            text = await asyncio.to_thread(self.feed_path.read_text, encoding="utf-8")
+            try:
+                text = await asyncio.to_thread(read_feed_text, self.feed_path)
+            except FeedError as error:
+                self._file_invalid(error.problems)
+                good = self._state.revision.number if self._state is not None else 0
+                raise InvalidHandEdit(
+                    self.feed_path,
+                    error.problems,
+                    self.invalid_since or self.clock(),
+                    _file_owner(self.feed_path),
+                    good,
+                ) from None
             self._refuse_on_invalid_hand_edit(text)
             new_text = apply_change(text, change, author=author, now=self.clock())
             try:

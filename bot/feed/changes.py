@@ -10,18 +10,30 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from bot.feed.models import Edge, Identifier, Kind, Severity, Status
+from bot.feed.models import (
+    ApologyText,
+    Edge,
+    Identifier,
+    Kind,
+    MessageText,
+    ResolutionText,
+    Severity,
+    StaffText,
+    Status,
+    SummaryText,
+    TitleText,
+    WorkaroundText,
+)
 from bot.words import status_label, words
 
-Texts = Annotated[
-    dict[str, str], Field(description='Text per locale, e.g. {"es": "…", "en": "…"}.')
-]
+# Texts per locale, e.g. {"es": "…", "en": "…"}: the feed's own types, with their length
+# limits and no control characters, so a change is refused at the door with a clear 422.
 
 
 class ChangeError(ValueError):
@@ -45,18 +57,18 @@ class OpenIncident(_Change):
     action: Literal["open"] = "open"
     id: Identifier
     kind: Kind = Kind.INCIDENT
-    title: Texts
-    summary: Texts
+    title: TitleText
+    summary: SummaryText
     status: Status = Status.INVESTIGATING
     severity: Severity = Severity.MAJOR
-    services: list[str] = Field(min_length=1)
-    areas: list[str] = Field(min_length=1)
+    services: list[Identifier] = Field(min_length=1, max_length=100)
+    areas: list[Identifier] = Field(min_length=1, max_length=500)
     started_at: AwareDatetime | None = Field(default=None, description="Default: now.")
     eta: AwareDatetime | None = None
     next_update_by: AwareDatetime | None = None
-    workaround: Texts | None = None
-    apology: Texts | None = None
-    staff_instructions: Texts | None = None
+    workaround: WorkaroundText | None = None
+    apology: ApologyText | None = None
+    staff_instructions: StaffText | None = None
     maintenance_starts_at: AwareDatetime | None = None
     maintenance_ends_at: AwareDatetime | None = None
     confirm: bool = Field(
@@ -69,17 +81,19 @@ class UpdateIncident(_Change):
     id: Identifier
     status: Status | None = None
     severity: Severity | None = None
-    message: Texts | None = Field(default=None, description="Timeline entry telling what changed.")
+    message: MessageText | None = Field(
+        default=None, description="Timeline entry telling what changed."
+    )
     eta: AwareDatetime | None = None
     clear_eta: bool = Field(default=False, description="Withdraw the ETA: no estimate any more.")
     next_update_by: AwareDatetime | None = None
-    workaround: Texts | None = None
-    title: Texts | None = None
-    summary: Texts | None = None
-    apology: Texts | None = None
-    staff_instructions: Texts | None = None
-    areas: list[str] | None = None
-    services: list[str] | None = None
+    workaround: WorkaroundText | None = None
+    title: TitleText | None = None
+    summary: SummaryText | None = None
+    apology: ApologyText | None = None
+    staff_instructions: StaffText | None = None
+    areas: list[Identifier] | None = Field(default=None, max_length=500)
+    services: list[Identifier] | None = Field(default=None, max_length=100)
     confirm: bool = Field(
         default=False, description="Make the change even with an ETA or next update in the past."
     )
@@ -97,7 +111,9 @@ class UpdateIncident(_Change):
 class ResolveIncident(_Change):
     action: Literal["resolve"] = "resolve"
     id: Identifier
-    message: Texts | None = Field(default=None, description="What was fixed (the resolution).")
+    message: ResolutionText | None = Field(
+        default=None, description="What was fixed (the resolution)."
+    )
     resolved_at: AwareDatetime | None = Field(default=None, description="Default: now.")
 
 

@@ -182,7 +182,17 @@ class Organization(_Model):
     timezone: str = Field(description="IANA time zone in which people read times.")
     locales: list[LocaleCode] = Field(min_length=1)
     default_locale: LocaleCode
-    status_page_url: str = Field(description="Public status page; linked from short channels.")
+    status_page_url: str = Field(
+        description="Public status page; linked from short channels.",
+        max_length=200,
+        pattern=r"^https?://[^\s<>\"]+$",
+    )
+    postcode_pattern: str = Field(
+        default=r"\d{5}",
+        max_length=100,
+        description="Regular expression every postcode of the feed must match whole. A caller "
+        "keys postcodes in on a phone's keypad, so keep it to digits (default: five digits).",
+    )
     human_contact: HumanContact
     apology: ApologyText = Field(
         description="The organization's apology: said in the phone's greeting, and by any "
@@ -199,6 +209,22 @@ class Organization(_Model):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        return value
+
+    @field_validator("postcode_pattern")
+    @classmethod
+    def _a_pattern_of_digits(cls, value: str) -> str:
+        import re
+
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        if re.search(r"[A-Za-z]", value.replace("\\d", "")):
+            raise ValueError(
+                "a postcode pattern with letters: callers key postcodes in on a phone's keypad "
+                "(use digits, e.g. \\d{5})"
+            )
         return value
 
     @property

@@ -76,10 +76,12 @@ async def get_feed(request: web.Request) -> web.Response:
 
 async def list_revisions(request: web.Request) -> web.Response:
     try:
-        limit = min(int(request.query.get("limit", "50")), 500)
+        limit = int(request.query.get("limit", "50"))
         before = int(request.query["before"]) if "before" in request.query else None
     except ValueError:
         return error(400, "limit and before must be whole numbers")
+    if not 1 <= limit <= 500 or (before is not None and before < 1):
+        return error(400, "limit must be 1 to 500, and before a revision number from 1")
     records = await request.app[SERVICE].store.list_revisions(limit=limit, before=before)
     return web.json_response({"revisions": [revision_meta(r) for r in records]})
 
@@ -133,6 +135,13 @@ async def _body(request: web.Request, model: type[BaseModel], **fixed: Any) -> B
             text=json.dumps({"error": f"the body is not JSON: {exc}"}),
             content_type="application/json",
         ) from None
+    except UnicodeDecodeError as exc:
+        raise web.HTTPBadRequest(
+            text=json.dumps(
+                {"error": f"the body is not UTF-8 (byte {exc.start}): send JSON in UTF-8"}
+            ),
+            content_type="application/json",
+        ) from None
     if not isinstance(raw, dict):
         raise web.HTTPBadRequest(
             text=json.dumps({"error": "the body must be a JSON object"}),
@@ -143,7 +152,9 @@ async def _body(request: web.Request, model: type[BaseModel], **fixed: Any) -> B
 
 async def _apply(request: web.Request, change: Change, status: int = 200) -> web.Response:
     service = request.app[SERVICE]
-    author = request.headers.get("X-Unavoz-Author", "").strip()[:80] or "api"
+    # An author is written into the feed: printable characters only, and short.
+    given = request.headers.get("X-Unavoz-Author", "")
+    author = "".join(ch for ch in given if ch.isprintable()).strip()[:80] or "api"
     try:
         state = await service.apply(change, author=author, source="api")
     except UnknownIncident as exc:

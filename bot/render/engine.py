@@ -6,13 +6,13 @@ next-update said as times in the organization's zone — so every channel
 phrases the same fact the same way.
 
 When a text is too long it is rendered again, dropping whole things in the order
-`STEPS` declares, never cutting inside a sentence or a fact: each step is a template
-`level` (0 the fullest; 1 names fewer areas, "Centro y 12 zonas más"; 2 leaves out the
-next-update sentence) and a budget for people's free text (`fit(text, scale)`): a text
-keeps its leading whole sentences that fit `budget × scale`, or is left out whole. The
-scale declares the order free text goes in: the apology (0.4) first, then the
-resolution and the contact's hours (0.6), the workaround last (0.8–1.0). The title is
-never dropped nor cut: its length is limited at the door (`bot.feed.models`).
+`DROP_ORDER` declares, never cutting inside a sentence or a fact: people's free text
+loses its last sentence, then the one before, until it is left out whole — the apology
+first, then the resolution, the summary, the contact's hours and the latest update; then
+fewer area names ("Centro y 12 zonas más", template level 1); then the workaround down to
+its first sentence; then the next-update sentence (level 2); the workaround's first
+sentence last. The title is never dropped nor cut: its length is limited at the door
+(`bot.feed.models`). A template asks for free text with `fit(text)`.
 
 `bot.render.facts.missing_facts` then says which facts a text tells whole.
 """
@@ -35,19 +35,19 @@ from bot.statement import Statement
 from bot.words import status_label, words
 
 ELLIPSIS = "…"
-# (template level, free-text budget) tried in turn while a text is over its limit
-# (None = untouched): free text shrinks first, then fewer area names, then no next update.
-STEPS: tuple[tuple[int, int | None], ...] = (
-    (0, None),
-    (0, 240),
-    (0, 160),
-    (1, 160),
-    (1, 110),
-    (1, 80),
-    (2, 80),
-    (2, 56),
-    (2, 40),
-    (2, 28),
+# What goes, in turn, while a text is over its limit: a free-text fact (down to a number of
+# sentences kept) or a template level (1: fewer area names; 2: no next-update sentence).
+DROP_ORDER: tuple[tuple[str, int], ...] = (
+    ("apology", 0),
+    ("resolution", 0),
+    ("summary", 0),
+    ("hours", 0),
+    ("latest_update", 0),
+    ("level", 1),
+    ("workaround", 1),
+    ("level", 2),
+    ("workaround", 0),
+    ("staff_instructions", 0),
 )
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
@@ -242,15 +242,57 @@ def render_fitted(
     single_line: bool = False,
     extra: Mapping[str, Any] | None = None,
 ) -> str:
-    """Render at increasing compactness until the text fits `max_length` (as `length` counts)."""
+    """Render, dropping whole sentences and facts in `DROP_ORDER`, until the text fits
+    `max_length` (as `length` counts)."""
     statement = statement.as_of(now)
     phrases = phrase_facts(statement, now)
-    text = ""
-    for step, budget in STEPS:
-        level = min(step, levels - 1)
-        text = _render_once(tmpl, statement, phrases, level, budget, clean, extra)
-        text = _layout(text, single_line)
-        if length(text) <= max_length:
+    texts = _free_texts(statement, clean)
+    kept = {name: len(parts) for name, parts in texts.values()}
+    texts_by_name = {name: parts for name, parts in texts.values()}
+    level = 0
+
+    def attempt() -> str:
+        text = _render_once(
+            tmpl, statement, phrases, min(level, levels - 1), texts, kept, clean, extra
+        )
+        return _layout(text, single_line)
+
+    def fits(text: str) -> bool:
+        return length(text) <= max_length
+
+    text = attempt()
+    if fits(text):
+        return text
+    for name, floor in DROP_ORDER:
+        if name == "level":
+            if level < floor < levels:
+                level = floor
+                text = attempt()
+        else:
+            while kept.get(name, 0) > floor and not fits(text):
+                kept[name] -= 1
+                text = attempt()
+        if fits(text):
+            # Give back, latest dropped first, whatever still fits (a long workaround that
+            # went whole must not take the next update with it).
+            for back, _ in reversed(DROP_ORDER):
+                if back == "level":
+                    while level > 0:
+                        level -= 1
+                        if fits(candidate := attempt()):
+                            text = candidate
+                        else:
+                            level += 1
+                            break
+                    continue
+                total = len(texts_by_name.get(back, ()))
+                while kept.get(back, 0) < total:
+                    kept[back] += 1
+                    if fits(candidate := attempt()):
+                        text = candidate
+                    else:
+                        kept[back] -= 1
+                        break
             return text
     # Only a template override (or a title longer than the feed allows) gets here: drop
     # whole sentences from the end; a cut, marked as such, is the very last resort.
@@ -263,24 +305,49 @@ def render_fitted(
     return text
 
 
+def _free_texts(
+    statement: Statement, clean: Callable[[str], str]
+) -> dict[str, tuple[str, list[str]]]:
+    """People's free text in the statement, by its raw text: (fact name, its sentences)."""
+    fields = {
+        "apology": statement.apology,
+        "resolution": statement.resolution,
+        "summary": statement.summary,
+        "hours": statement.contact.hours,
+        "latest_update": statement.latest_update,
+        "workaround": statement.workaround,
+        "staff_instructions": statement.staff_instructions,
+    }
+    out: dict[str, tuple[str, list[str]]] = {}
+    for name, text in fields.items():
+        if text and text not in out and text != statement.title:
+            out[text] = (name, sentences(clean(text)))
+    return out
+
+
 def _render_once(
     tmpl: Template,
     statement: Statement,
     phrases: Phrases,
     level: int,
-    budget: int | None,
+    texts: Mapping[str, tuple[str, list[str]]],
+    kept: Mapping[str, int],
     clean: Callable[[str], str],
     extra: Mapping[str, Any] | None,
 ) -> str:
     locale = statement.locale
 
     def fit(text: str | None, scale: float = 1.0) -> str:
-        """A person's text whole, or its leading whole sentences within the budget, or ""."""
+        """A person's text as far as it is kept: whole, its leading sentences, or "". The
+        title, and text the statement does not hold (a template's own), are said whole.
+        (`scale`: what older templates passed; the order is `DROP_ORDER`'s.)"""
         if not text:
             return ""
-        if text == statement.title:  # never dropped, never cut (limited in length at the door)
+        found = texts.get(text)
+        if found is None:
             return _SPACES.sub(" ", clean(text)).strip()
-        return whole_sentences(clean(text), None if budget is None else int(budget * scale))
+        name, parts = found
+        return " ".join(parts[: kept.get(name, len(parts))])
 
     most = (8, 3, 1)[min(level, 2)]
     all_places, places_unsaid = places(statement, most)

@@ -60,20 +60,6 @@ def sentences(text: str) -> list[str]:
     return [part for part in _SENTENCE_END.split(_SPACES.sub(" ", text).strip()) if part]
 
 
-def whole_sentences(text: str, limit: int | None) -> str:
-    """The leading whole sentences of `text` that fit `limit`; "" when not even the first does."""
-    text = _SPACES.sub(" ", text).strip()
-    if limit is None or len(text) <= limit:
-        return text
-    kept = ""
-    for sentence in sentences(text):
-        longer = f"{kept} {sentence}" if kept else sentence
-        if len(longer) > limit:
-            break
-        kept = longer
-    return kept
-
-
 def shorten(text: str, limit: int | None) -> str:
     """Cut at a word boundary and mark the cut; whitespace collapsed either way."""
     text = _SPACES.sub(" ", text).strip()

@@ -67,6 +67,8 @@ class Lookup:
         self._by_postcode = {k: tuple(v.values()) for k, v in by_postcode.items()}
         self._open = tuple(open_incidents)
         self.area_ids = frozenset(parents)
+        # How many keys the longest postcode takes on a phone (0 when the feed lists none).
+        self.postcode_length = max(map(len, self.areas_of_postcode), default=0)
         self.service_ids = frozenset(s.id for s in feed.services)
 
     @staticmethod

@@ -116,11 +116,21 @@ def general(state: FeedState, locale: str, now: dt.datetime) -> str:
     )
 
 
+def postcode_digits(state: FeedState) -> int:
+    """How many keys a postcode takes: the feed's longest (its `postcode_pattern` decides)."""
+    return state.lookup.postcode_length or POSTCODE_DIGITS
+
+
 def _menu(state: FeedState, locale: str, base: Links) -> Gather:
     words = _words(locale)
     other = _other_locale(state, locale)
     offer = Spoken(words["other_language"], other, _voice(state, other)) if other else None
-    return Gather(prompt=[words["menu"]], action=base("menu", lang=locale), other_language=offer)
+    return Gather(
+        prompt=[words["menu"]],
+        action=base("menu", lang=locale),
+        max_digits=postcode_digits(state),
+        other_language=offer,
+    )
 
 
 MAX_TRIES = 3
@@ -177,7 +187,7 @@ def menu(
     """What a key press (or a postcode) at the main menu leads to."""
     words = _words(locale)
     voice = _voice(state, locale)
-    digits = "".join(ch for ch in digits if ch.isdigit())[:POSTCODE_DIGITS]
+    digits = "".join(ch for ch in digits if ch.isdigit())[: postcode_digits(state)]
     if digits == "0":
         return human(state, locale, now, base)
     other = _other_locale(state, locale)

@@ -129,3 +129,24 @@ def test_resolved_incidents_get_resolved_words_on_every_channel() -> None:
             assert "causando" not in said and "is causing" not in said, (channel, said)
     staff = state.render("staff", "ser-renewal-down", "es", MORNING)
     assert "ya no se aplican" in staff and "INSTRUCCIONES" not in staff
+
+
+def test_the_keypad_takes_as_many_digits_as_the_feeds_postcodes(small_feed: LoadedFeed) -> None:
+    from bot.feed.loader import parse_feed
+    from channels.phone.dialogue import welcome
+
+    text = small_feed.text.replace(
+        "organization:\n", "organization:\n  postcode_pattern: '\\d{4}'\n", 1
+    )
+    for five, four in (
+        ("28012", "2812"),
+        ("28013", "2813"),
+        ("28014", "2814"),
+        ("28034", "2834"),
+        ("01001", "0101"),
+    ):
+        text = text.replace(f'"{five}"', f'"{four}"')
+    loaded = parse_feed(text)
+    state = FeedState.build(loaded, RevisionRecord(1, "h", "t", "file", NOON, text))
+    step = welcome(state, "es", NOON, Links())
+    assert step.gather is not None and step.gather.max_digits == 4

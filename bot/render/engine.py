@@ -108,16 +108,17 @@ def with_article(name: str, locale: str) -> str:
     return f"{articles[found[0]]} {name}"
 
 
-def places(statement: Statement, most: int) -> tuple[str, str]:
-    """(every area, with articles; those the title does not already name), joined."""
+def places(statement: Statement, most: int) -> tuple[str, str, str]:
+    """Every area with its article; those the title does not already name, with and without
+    articles — joined ("el distrito Centro y Sol")."""
     titled = statement.title.casefold()
-    names = tuple(with_article(name, statement.locale) for name in statement.areas)
-    unsaid = tuple(
-        name
-        for name, bare in zip(names, statement.areas, strict=True)
-        if bare.casefold() not in titled
+    unsaid = tuple(name for name in statement.areas if name.casefold() not in titled)
+    locale = statement.locale
+    return (
+        join_names(tuple(with_article(n, locale) for n in statement.areas), locale, most),
+        join_names(tuple(with_article(n, locale) for n in unsaid), locale, most),
+        join_names(unsaid, locale, most),
     )
-    return join_names(names, statement.locale, most), join_names(unsaid, statement.locale, most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,11 +337,12 @@ def _render_once(
         return " ".join(parts[: kept.get(name, len(parts))])
 
     most = (8, 3, 1)[min(level, 2)]
-    all_places, places_unsaid = places(statement, most)
+    all_places, places_unsaid, areas_unsaid = places(statement, most)
     context: dict[str, Any] = {
-        # After "en"/"in", with articles; `places_unsaid` leaves out what the title names.
+        # After "en"/"in", with articles; the `_unsaid` ones leave out what the title names.
         "places": all_places,
         "places_unsaid": places_unsaid,
+        "areas_unsaid": areas_unsaid,
         "s": statement,
         "f": phrases,
         "level": level,

@@ -150,3 +150,12 @@ def test_the_keypad_takes_as_many_digits_as_the_feeds_postcodes(small_feed: Load
     state = FeedState.build(loaded, RevisionRecord(1, "h", "t", "file", NOON, text))
     step = welcome(state, "es", NOON, Links())
     assert step.gather is not None and step.gather.max_digits == 4
+
+
+def test_the_web_does_not_repeat_a_place_the_title_names() -> None:
+    state = example_state()
+    banner = state.render("web", "fibre-outage-north", "es", MORNING)
+    assert "Sin fibra en el distrito Norte." in banner or "Norte:" not in banner
+    assert "(distrito Norte)" not in banner
+    ser = state.render("web", "ser-renewal-down", "es", MORNING)
+    assert "(distrito Centro)" in ser  # a title that does not name it keeps its place

@@ -29,6 +29,7 @@ from bot.feed.changes import (
     TimeInputError,
     UpdateIncident,
     parse_when,
+    past_warning,
 )
 from bot.feed.loader import load_feed
 from bot.feed.models import Kind, Severity, Status
@@ -156,6 +157,13 @@ def _zone_of(feed_path: str) -> ZoneInfo:
 
 
 def build_change(args: argparse.Namespace) -> Change:
+    change = _build_change(args)
+    if getattr(args, "force", False):
+        change = change.model_copy(update={"confirm": True})
+    return change
+
+
+def _build_change(args: argparse.Namespace) -> Change:
     tz = _zone_of(_feed_path(args.feed))
     now = _now(tz)
 
@@ -227,6 +235,9 @@ async def _apply_change(feed_path: str, change: Change, author: str) -> int:
         state = await service.apply(change, author=author, source="cli")
     verb = {"open": "opened", "update": "updated", "resolve": "resolved"}[change.action]
     print(f"revision {state.revision.number}: {verb} {change.id} (by {author})")
+    warning = past_warning(change, service.clock(), state.feed.organization.tz)
+    if warning:
+        print(f"warning (made as confirmed with --force): {warning}", file=sys.stderr)
     return 0
 
 
@@ -285,6 +296,9 @@ def cmd_export_static(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from bot.delivery import consistency
+    from bot.delivery.overview import overview, table
+    from bot.feed.loader import parse_feed
+    from bot.feed.lookup import Lookup
     from bot.runner import build_adapters
     from bot.store import open_store
 
@@ -292,25 +306,51 @@ def cmd_audit(args: argparse.Namespace) -> int:
     registry = default_registry()
     names = [a.name for a in build_adapters(settings, registry)]
 
-    async def gather() -> tuple[int, list[consistency.ChannelConsistency], dict[str, Any]]:
+    async def gather() -> tuple[
+        int, list[consistency.ChannelConsistency], str | None, dict[str, Any]
+    ]:
         async with open_store(settings.database_url) as store:
             revision, channels = await consistency.check(store, names)
+            latest = await store.latest_revision()
             details = {}
             for channel in registry.channels:
                 if channel.name in names:
                     found = await channel.details(store, ())
                     if found is not None:
                         details[channel.name] = found
-            return revision, channels, details
+            return revision, channels, latest.document if latest else None, details
 
-    revision, channels, details = asyncio.run(gather())
+    revision, channels, document, details = asyncio.run(gather())
+    rows = []
+    if document is not None:
+        try:
+            feed = parse_feed(document, f"revision {revision}", registry).feed
+        except FeedError:
+            feed = None
+        if feed is not None:
+            tz = feed.organization.tz
+            open_now = Lookup(feed).open_at(_now(tz))
+            rows = overview(registry, settings, feed, revision, len(open_now), channels)
     overdue = _overdue_promises(args.feed)
     if args.json:
         report = consistency.report(revision, channels)
         for name, found in details.items():
             report["channels"].setdefault(name, {"channel": name})["details"] = found
-        print(json.dumps({**report, "overdue": [e.as_json() for e in overdue]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    **report,
+                    "overview": [r.as_json() for r in rows],
+                    "overdue": [e.as_json() for e in overdue],
+                },
+                indent=2,
+            )
+        )
     else:
+        print(f"revision {revision}")
+        print(table(rows) if rows else "no revision recorded yet: nothing is told")
+        print()
+        print("deliveries:")
         print(consistency.table(revision, channels))
         for name, found in details.items():
             for line in registry.get(name).detail_lines(found):
@@ -476,6 +516,12 @@ def build_parser() -> argparse.ArgumentParser:
     resolve = actions.add_parser("resolve", parents=[common], help="mark an incident resolved")
     resolve.add_argument("--at", help="when it was fixed (default: now)")
     _add_texts(resolve, "message")
+    for sub in (open_, update):
+        sub.add_argument(
+            "--force",
+            action="store_true",
+            help="make the change even with an ETA or next update in the past",
+        )
     for sub in (open_, update, resolve):
         sub.set_defaults(handler=cmd_incident)
 
@@ -485,7 +531,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options that take a time: "-2h" after them is a time, not an option.
+_TIME_OPTIONS = frozenset({"--eta", "--next-update", "--at", "--started-at"})
+_NEGATIVE_TIME = re.compile(r"^-\s*\d+\s*(m|min|h|d)$")
+
+
+def _join_negative_times(argv: Sequence[str]) -> list[str]:
+    """`--eta -2h` → `--eta=-2h`: argparse would take "-2h" for an option and stop."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in _TIME_OPTIONS and _NEGATIVE_TIME.match(arg):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = _join_negative_times(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     code: int = args.handler(args)
     return code

@@ -21,6 +21,9 @@ from rapidfuzz import fuzz
 from bot.feed.lookup import normalize_postcode
 from bot.feed.models import Feed, HumanContact, Incident
 from bot.state import FeedState
+from bot.statement import human_contact  # the one rule, shared with every channel
+
+__all__ = ["human_contact"]
 
 PlaceKind = Literal["postcode", "area", "service"]
 
@@ -232,24 +235,6 @@ def is_open(contact: HumanContact, now: dt.datetime, tz: dt.tzinfo) -> bool:
         day in slot.days and slot.opens <= local.time() < slot.closes
         for slot in contact.opening_hours
     )
-
-
-def human_contact(feed: Feed, incidents: Sequence[Incident]) -> HumanContact:
-    """Who answers for these incidents: their service's own desk when they share one,
-    else the organization's (the same contact on every channel)."""
-    contacts = {
-        service.id: service.contact for service in feed.services if service.contact is not None
-    }
-    desks = {
-        id(contacts[s]): contacts[s]
-        for incident in incidents
-        for s in incident.services
-        if s in contacts
-    }
-    uncovered = any(all(s not in contacts for s in i.services) for i in incidents)
-    if len(desks) == 1 and not uncovered:
-        return next(iter(desks.values()))
-    return feed.organization.human_contact
 
 
 def contact(

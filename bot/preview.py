@@ -45,16 +45,31 @@ def preview_feed(
             header = (
                 f"══ {incident.id} [{loc}] · {phrases.status} · ETA {phrases.eta or phrases.no_eta}"
             )
-            blocks = {}
+            texts = {}
+            missing: dict[str, list[str]] = {}
             for name in channels:
                 renderer = renderers[name]
                 overrides = feed.channels.get(name).templates
-                text = renderer.render(statement, now, overrides)
-                missing = missing_facts(statement, text, now, partial(renderer.clean, locale=loc))
-                check = "✓ same facts" if not missing else "✗ missing " + ", ".join(missing)
-                title = f"{name} {renderer.length(text)}/{renderer.max_length} {check}"
-                blocks[title] = text
-            sections.append(header + "\n" + side_by_side(blocks, width))
+                texts[name] = renderer.render(statement, now, overrides)
+                # The facts found in the text itself: a fact left out or told in part shows.
+                missing[name] = missing_facts(
+                    statement, texts[name], now, partial(renderer.clean, locale=loc)
+                )
+            blocks = {}
+            for name, text in texts.items():
+                check = (
+                    "✓ same facts" if not missing[name] else "✗ missing " + ", ".join(missing[name])
+                )
+                renderer = renderers[name]
+                blocks[f"{name} {renderer.length(text)}/{renderer.max_length} {check}"] = text
+            differ = {name: gaps for name, gaps in missing.items() if gaps}
+            verdict = (
+                "every channel tells the same facts, whole"
+                if not differ
+                else "channels differ: "
+                + "; ".join(f"{name} lacks {', '.join(gaps)}" for name, gaps in differ.items())
+            )
+            sections.append(f"{header}\n{verdict}\n" + side_by_side(blocks, width))
     return "\n\n".join(sections)
 
 

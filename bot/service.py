@@ -21,7 +21,7 @@ from filelock import AsyncFileLock
 
 from bot import metrics
 from bot.delivery.model import NewDelivery
-from bot.feed.changes import Change, apply_change
+from bot.feed.changes import Change, ChangeError, apply_change
 from bot.feed.loader import LoadedFeed, parse_feed
 from bot.feed.yamlsource import FeedError, Problem
 from bot.registry import Registry, default_registry
@@ -54,6 +54,19 @@ def write_atomically(path: Path, content: str | bytes) -> None:
         raise
 
 
+def read_feed_text(path: Path) -> str:
+    """The feed file as text; a file that is not UTF-8 is a FeedError at the line of the first
+    bad byte (an editor saved it in Latin-1, say), never a crash."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise FeedError(
+            [Problem(str(path), line, f"not UTF-8 text ({exc.reason}): save the file as UTF-8")]
+        ) from None
+
+
 def _read_or_none(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
@@ -63,6 +76,43 @@ def _read_or_none(path: Path) -> str | None:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class InvalidHandEdit(ChangeError):
+    """The feed file holds an invalid hand edit: no change can be written on top of it.
+
+    Said as what it is — someone's edit of the file, where, since when and by whom if
+    known — not as a problem of the change asked for, with the way out for whoever fixes it.
+    """
+
+    def __init__(
+        self, path: Path, problems: list[Problem], since: dt.datetime, by: str | None, good: int
+    ) -> None:
+        self.problems = problems
+        self.since = since
+        self.by = by
+        first = problems[0]
+        who = f" by {by}" if by else ""
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(
+            f"the feed file {path} has an invalid hand edit at {first.file}:{first.line}: "
+            f"{first.message}{more} — since {since.isoformat(timespec='seconds')}{who}. Your "
+            f"change was not made, and nothing can be until the file is fixed: fix that line "
+            f"(`unavoz validate {path}` lists every problem; the change is then picked up "
+            f"within a second), or put back the last good revision ({good}: "
+            f"GET /api/v1/revisions/{good} holds its YAML). Every channel keeps telling "
+            f"revision {good} meanwhile."
+        )
+
+
+def _file_owner(path: Path) -> str | None:
+    """Who last wrote the file, as far as the system knows (its owner), if it has a name."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(path.stat().st_uid).pw_name
+    except (ImportError, KeyError, OSError):
+        return None
 
 
 class FeedService:
@@ -86,7 +136,9 @@ class FeedService:
         # One writer at a time across processes (CLI + server) for read-modify-write changes.
         self._file_lock = AsyncFileLock(str(self.feed_path) + ".lock")
         self._reload_lock = asyncio.Lock()
+        # What is wrong with the file on disk now (empty when it is valid), since when.
         self.last_problems: list[Problem] = []
+        self.invalid_since: dt.datetime | None = None
 
     def _parse(self, text: str, file: str) -> LoadedFeed:
         return parse_feed(text, file, self.registry)
@@ -129,18 +181,22 @@ class FeedService:
         """Read the file; record it as a revision if it changed. Raises FeedError when invalid."""
         async with self._reload_lock:
             try:
-                text = await asyncio.to_thread(self.feed_path.read_text, encoding="utf-8")
+                text = await asyncio.to_thread(read_feed_text, self.feed_path)
             except FileNotFoundError:
                 raise FeedError([Problem(str(self.feed_path), 1, "no such file")]) from None
+            except FeedError as error:
+                self._file_invalid(error.problems)
+                raise
             if self._state is not None and self._state.loaded.text == text:
+                self._file_valid()  # restored byte for byte: the file is good again
                 return self._state
             try:
                 loaded = self._parse(text, str(self.feed_path))
             except FeedError as error:
-                self.last_problems = error.problems
+                self._file_invalid(error.problems)
                 metrics.FEED_REJECTED.labels(source=source).inc()
                 raise
-            self.last_problems = []
+            self._file_valid()
             record, created, state = await self._record(loaded, author=author, source=source)
             if created:
                 log.info("revision %d from %s by %s", record.number, source, author)
@@ -152,7 +208,19 @@ class FeedService:
         Raises FeedError (the change would make the feed invalid) or ChangeError.
         """
         async with self._file_lock:
-            text = await asyncio.to_thread(self.feed_path.read_text, encoding="utf-8")
+            try:
+                text = await asyncio.to_thread(read_feed_text, self.feed_path)
+            except FeedError as error:
+                self._file_invalid(error.problems)
+                good = self._state.revision.number if self._state is not None else 0
+                raise InvalidHandEdit(
+                    self.feed_path,
+                    error.problems,
+                    self.invalid_since or self.clock(),
+                    _file_owner(self.feed_path),
+                    good,
+                ) from None
+            self._refuse_on_invalid_hand_edit(text)
             new_text = apply_change(text, change, author=author, now=self.clock())
             try:
                 loaded = self._parse(new_text, str(self.feed_path))
@@ -166,6 +234,7 @@ class FeedService:
             record, _created, state = await self._record(
                 loaded, author=author, source=source, before_commit=write_file
             )
+            self._file_valid()  # the file now holds this valid revision
         log.info(
             "revision %d: %s %s by %s via %s",
             record.number,
@@ -176,6 +245,30 @@ class FeedService:
         )
         async with self._reload_lock:
             return await self._adopt(state or self._build(loaded, record))
+
+    def _file_valid(self) -> None:
+        self.last_problems = []
+        self.invalid_since = None
+
+    def _file_invalid(self, problems: list[Problem]) -> None:
+        if not self.last_problems or self.invalid_since is None:
+            self.invalid_since = self.clock()
+        self.last_problems = list(problems)
+
+    def _refuse_on_invalid_hand_edit(self, text: str) -> None:
+        """A change is made on the file as it is; when someone's hand edit there is invalid,
+        say so plainly instead of reporting their parse error as the change's."""
+        if self._state is not None and text == self._state.loaded.text:
+            return
+        try:
+            self._parse(text, str(self.feed_path))
+        except FeedError as error:
+            self._file_invalid(error.problems)
+            since = self.invalid_since or self.clock()
+            good = self._state.revision.number if self._state is not None else 0
+            raise InvalidHandEdit(
+                self.feed_path, error.problems, since, _file_owner(self.feed_path), good
+            ) from None
 
     async def _record(
         self,

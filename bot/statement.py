@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from bot.feed.models import (
@@ -19,10 +20,13 @@ from bot.feed.models import (
     HumanContact,
     Incident,
     Kind,
+    Maintenance,
     Service,
     Severity,
     Status,
+    effective_status,
 )
+from bot.words import locales, words
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,26 @@ class Statement:
     def is_open(self) -> bool:
         return self.status is not Status.RESOLVED
 
+    def as_of(self, now: dt.datetime) -> Statement:
+        """The statement as told at `now`: a maintenance's window decides its state between
+        the scheduler's revisions (`effective_status`, the rule every channel shares)."""
+        if self.maintenance_starts_at is None or self.maintenance_ends_at is None:
+            return self
+        window = Maintenance(starts_at=self.maintenance_starts_at, ends_at=self.maintenance_ends_at)
+        status = effective_status(self.kind, self.status, window, now)
+        if status is self.status:
+            return self
+        if status is Status.RESOLVED:
+            return replace(
+                self,
+                status=status,
+                resolved_at=self.resolved_at or window.ends_at,
+                apology=words(self.locale)("facts.apology_resolved")
+                if self.locale in locales()
+                else self.apology,
+            )
+        return replace(self, status=status)
+
     def facts_fingerprint(self) -> str:
         """A short hash of the facts that must agree across channels (not of the wording)."""
         facts = {
@@ -104,6 +128,37 @@ def _contact(contact: HumanContact, locale: str, default_locale: str) -> Contact
     )
 
 
+def human_contact(feed: Feed, incidents: Sequence[Incident]) -> HumanContact:
+    """Who answers for these incidents: their service's own desk when they share one,
+    else the organization's — the one rule for every channel (the statement's contact, the
+    phone's 0 at the menu and after an area, the bots' hand-off)."""
+    contacts = {
+        service.id: service.contact for service in feed.services if service.contact is not None
+    }
+    desks = {
+        id(contacts[s]): contacts[s]
+        for incident in incidents
+        for s in incident.services
+        if s in contacts
+    }
+    uncovered = any(all(s not in contacts for s in i.services) for i in incidents)
+    if len(desks) == 1 and not uncovered:
+        return next(iter(desks.values()))
+    return feed.organization.human_contact
+
+
+def _apology(feed: Feed, incident: Incident, locale: str, status: Status) -> str:
+    """Sorry for the trouble "this is causing" while it lasts; once fixed, resolved words."""
+    if status is Status.RESOLVED:
+        return words(locale)("facts.apology_resolved") if locale in locales() else ""
+    default = feed.organization.default_locale
+    return (
+        _text(incident.apology, locale, default)
+        or _text(feed.organization.apology, locale, default)
+        or ""
+    )
+
+
 def build_statement(
     feed: Feed,
     incident: Incident,
@@ -117,19 +172,8 @@ def build_statement(
     default = org.default_locale
     services = services if services is not None else {s.id: s for s in feed.services}
     areas = areas if areas is not None else {a.id: a for a in feed.areas}
-    # The first service with its own contact answers for the incident (a fibre fault goes to
-    # the fibre desk, not the city switchboard).
-    contact = (
-        next(
-            (
-                services[s].contact
-                for s in incident.services
-                if s in services and services[s].contact
-            ),
-            None,
-        )
-        or org.human_contact
-    )
+    # A fibre fault goes to the fibre desk, not the city switchboard (`human_contact`).
+    contact = human_contact(feed, [incident])
     latest = incident.updates[-1] if incident.updates else None
     window = incident.maintenance
     return Statement(
@@ -156,9 +200,7 @@ def build_statement(
         eta=incident.eta,
         next_update_by=incident.next_update_by,
         workaround=_text(incident.workaround, locale, default),
-        apology=_text(incident.apology, locale, default)
-        or _text(org.apology, locale, default)
-        or "",
+        apology=_apology(feed, incident, locale, incident.status),
         contact=_contact(contact, locale, default),
         staff_instructions=_text(incident.staff_instructions, locale, default),
         latest_update=_text(latest.message, locale, default) if latest else None,

@@ -16,7 +16,7 @@ from bot.feed.changes import ChangeError, EdgeToTell, TellEdges
 from bot.feed.models import Edge
 from bot.feed.yamlsource import FeedError
 from bot.scheduler import Scheduler
-from bot.service import FeedService
+from bot.service import FeedService, InvalidHandEdit
 from bot.state import FeedState
 
 log = logging.getLogger(__name__)
@@ -56,16 +56,14 @@ class Timekeeper:
         )
         try:
             state = await self.service.apply(change, author=AUTHOR, source="scheduler")
+        except InvalidHandEdit as error:  # someone's edit of the file: wait for its fix
+            return self._wait_on_file(str(error))
         except ChangeError:
             # Each was told already or changed by an operator first: nothing to say.
             self._edges = pending_edges(self.service.state.feed)
             return []
         except FeedError as error:
-            problem = str(error)
-            if problem != self._waiting_on_file:  # once per problem, not every half second
-                log.error("time edges wait: the feed file cannot take the change:\n%s", problem)
-                self._waiting_on_file = problem
-            return []
+            return self._wait_on_file(str(error))
         self._waiting_on_file = None
         self._edges = pending_edges(state.feed)
         for edge in due:
@@ -80,6 +78,12 @@ class Timekeeper:
                 WHAT_HAPPENS[edge.edge],
             )
         return due
+
+    def _wait_on_file(self, problem: str) -> list[DueEdge]:
+        if problem != self._waiting_on_file:  # once per problem, not every half second
+            log.error("time edges wait: the feed file cannot take the change:\n%s", problem)
+            self._waiting_on_file = problem
+        return []
 
 
 # Promises broken: operations are told loudly (and on their Telegram group, where it runs).

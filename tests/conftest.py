@@ -20,6 +20,13 @@ MADRID = ZoneInfo("Europe/Madrid")
 NOON = dt.datetime(2026, 11, 24, 12, 0, tzinfo=MADRID)
 
 
+def pytest_report_header() -> list[str]:
+    """Which tests this machine skips, and why, before any runs (see tests/environment.py)."""
+    from tests.environment import report
+
+    return report()
+
+
 @pytest.fixture
 def small_text() -> str:
     return SMALL_FEED.read_text(encoding="utf-8")

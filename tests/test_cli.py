@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -278,3 +279,54 @@ def test_audit_lists_overdue_promises(
     assert main(["audit", "--feed", str(feed_file)]) == 1
     out = capsys.readouterr().out
     assert "overdue: permits-down: next update owed since 2026-11-24T14:30:00+01:00" in out
+
+
+def test_preview_says_which_channel_leaves_part_of_a_long_workaround_out(
+    feed_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A workaround too long for X loses whole sentences there, and preview says so: the
+    check reads the facts in each text, it does not assume them."""
+    text = feed_file.read_text(encoding="utf-8").replace(
+        "en: Keep the request receipt; it counts as a permit until this is fixed.",
+        "en: Keep the request receipt, which counts as a permit until this is fixed. If you are"
+        " fined, show the receipt at your district's Citizen Service office or on the"
+        " e-government site within twenty days of the fine, and it will be cancelled.",
+    )
+    feed_file.write_text(text, encoding="utf-8")
+    args = ["preview", str(feed_file), "--at", "2026-11-24T12:00", "--locale", "en"]
+    assert main([*args, "--width", "80"]) == 0
+    out = capsys.readouterr().out
+    assert "x " in out and "✗ missing workaround (part)" in out
+    assert "channels differ: " in out and "x lacks workaround (part)" in out
+    assert "…" not in out  # nothing cut inside a sentence
+    assert "Keep the request receipt, which counts as a permit until this is fixed." in out
+
+
+def test_an_eta_in_the_past_needs_force_and_relative_times_go_both_ways(
+    feed_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    update = ["incident", "update", "permits-down", "--feed", str(feed_file)]
+    assert main([*update, "--eta", "-2h"]) == 2  # not an argparse error: read, then refused
+    err = capsys.readouterr().err
+    assert "the ETA" in err and "2 h 0 min in the past" in err and "--force" in err
+    assert main([*update, "--eta", "01:00"]) == 2  # 01:00 today, eleven hours ago
+    capsys.readouterr()
+    assert main([*update, "--eta", "-2h", "--force"]) == 0
+    captured = capsys.readouterr()
+    assert (
+        "revision" in captured.out and "warning" in captured.err and "in the past" in captured.err
+    )
+    assert main([*update, "--eta", "+2h", "--next-update", "+30m"]) == 0
+
+
+def test_audit_lists_every_channel_with_what_it_tells(
+    feed_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    update = ["incident", "update", "permits-down", "--feed", str(feed_file)]
+    assert main([*update, "--severity", "minor"]) == 0
+    capsys.readouterr()
+    main(["audit"])
+    out = capsys.readouterr().out
+    for channel in ("ivr", "web", "x", "staff", "customer", "webhook"):
+        assert re.search(rf"^{channel}\s", out, re.MULTILINE), (channel, out)
+    assert "rendered on request" in out and "not set" in out

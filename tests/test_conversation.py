@@ -89,3 +89,28 @@ def test_the_human_contact_is_the_desk_of_the_service_asked_about(state: FeedSta
     night = MORNING.replace(hour=23)
     assert contact(state, fibre, "en", night).open_now  # the fibre desk never closes
     assert not contact(state, permits, "en", night).open_now
+
+
+def test_every_channel_gives_the_contact_the_conversation_gives(state: FeedState) -> None:
+    """One rule: the statement's contact (said by every channel) is `human_contact` — also
+    for an incident across two desks, where no one desk answers for it all."""
+    from bot.statement import build_statement
+
+    for incident in state.feed.incidents:
+        statement = build_statement(state.feed, incident, "es", 1)
+        assert statement.contact.phone == human_contact(state.feed, [incident]).phone
+    services = state.feed.services
+    desk = services[0].contact or state.feed.organization.human_contact
+    other = desk.model_copy(update={"phone": "+34 900 999 999"})
+    feed = state.feed.model_copy(
+        update={
+            "services": [
+                services[0].model_copy(update={"contact": desk}),
+                services[1].model_copy(update={"contact": other}),
+                *services[2:],
+            ]
+        }
+    )
+    both = state.feed.incidents[0].model_copy(update={"services": [services[0].id, services[1].id]})
+    said = build_statement(feed, both, "es", 1).contact.phone
+    assert said == human_contact(feed, [both]).phone == feed.organization.human_contact.phone

@@ -107,3 +107,23 @@ async def test_a_bad_edit_keeps_the_current_revision(service: FeedService) -> No
         await service.reload_from_file()
     assert service.state.revision.number == 1
     assert [p.line for p in service.last_problems] == [37]
+
+
+async def test_a_change_on_top_of_an_invalid_hand_edit_says_so_plainly(
+    service: FeedService,
+) -> None:
+    from bot.feed.changes import UpdateIncident
+    from bot.service import InvalidHandEdit
+
+    await service.start()
+    text = service.feed_path.read_text(encoding="utf-8")
+    service.feed_path.write_text(text.replace("severity: major", "severity: awful"), "utf-8")
+    with pytest.raises(InvalidHandEdit) as raised:
+        await service.apply(
+            UpdateIncident(id="permits-down", severity="minor"), author="ana", source="api"
+        )
+    message = str(raised.value)
+    assert "has an invalid hand edit at" in message and "status_feed.yaml:37" in message
+    assert "since " in message and "revision 1" in message
+    assert "unavoz validate" in message and "/api/v1/revisions/1" in message
+    assert "Your change was not made" in message

@@ -9,15 +9,18 @@ the reply box's (bot/http/lint_box.js), which calls the claims lint as the user 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from pydantic import ValidationError
 
 from bot.delivery import consistency
+from bot.delivery.overview import overview
+from bot.edges import overdue_promises
 from bot.feed.changes import (
     Change,
     ChangeError,
@@ -27,9 +30,12 @@ from bot.feed.changes import (
     UpdateIncident,
     parse_when,
 )
-from bot.feed.models import Kind, Severity, Status
+from bot.feed.models import Edge, Kind, Severity, Status
 from bot.feed.yamlsource import FeedError
 from bot.http.keys import CHANNELS, DETAILS, SERVICE, SETTINGS
+
+if TYPE_CHECKING:
+    from bot.state import FeedState
 
 COOKIE = "unavoz_console"
 TEMPLATES = Environment(
@@ -122,14 +128,25 @@ async def _dashboard(
             },
             "told": told.get(incident.id, []),
         }
-        for incident in feed.incidents
-        if incident.is_open
+        # Open as told now: a maintenance whose window has ended is no longer listed.
+        for incident in state.lookup.open_at(now)
     ]
+    open_now = state.lookup.open_at(now)
+    rows = overview(
+        service.registry,
+        request.app[SETTINGS],
+        feed,
+        state.revision.number,
+        len(open_now),
+        channels,
+        now.timestamp(),
+    )
     return _page(
         "console.html.j2",
         status=status,
         revision=revision,
-        channels=[c.as_json(now.timestamp()) for c in channels],
+        channels=[r.as_json() for r in rows],
+        warnings=_warnings(state, now),
         channel_details={
             name: lines for name, (_, lines) in (await request.app[DETAILS]()).items()
         },
@@ -217,6 +234,9 @@ async def change(request: web.Request) -> web.Response:
                     next_update_by=when("next_update_by"),
                     workaround=_texts(form, "workaround", locales),
                     staff_instructions=_texts(form, "staff", locales),
+                    maintenance_starts_at=when("window_start"),
+                    maintenance_ends_at=when("window_end"),
+                    confirm=bool(form.get("confirm")),
                 )
             )
         elif action == "update":
@@ -230,6 +250,8 @@ async def change(request: web.Request) -> web.Response:
             )
             if form.get("clear_eta"):
                 fields["clear_eta"] = True
+            if form.get("confirm"):
+                fields["confirm"] = True
             change = UpdateIncident.model_validate(fields)
         elif action == "resolve":
             change = ResolveIncident.model_validate(
@@ -248,6 +270,21 @@ async def change(request: web.Request) -> web.Response:
             request, token, errors=[f"line {p.line}: {p.message}" for p in exc.problems], status=422
         )
     raise web.HTTPSeeOther(f"/console#{change.id}")
+
+
+def _warnings(state: FeedState, now: dt.datetime) -> list[dict[str, str]]:
+    """Promises already broken: an overdue next update, an ETA passed unresolved."""
+    tz = state.feed.organization.tz
+    out = []
+    for due in sorted(overdue_promises(state.feed, now)):
+        when = due.at.astimezone(tz).strftime("%d/%m %H:%M")
+        text = (
+            f"the next update promised for {when} is overdue: give an update or a new time"
+            if due.edge is Edge.NEXT_UPDATE_OVERDUE
+            else f"the ETA {when} has passed unresolved: give a new ETA, or withdraw it"
+        )
+        out.append({"incident": due.incident_id, "text": text})
+    return out
 
 
 def _present(**fields: Any) -> dict[str, Any]:

@@ -11,19 +11,31 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml as pyyaml
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from bot.feed.models import Edge, Identifier, Kind, Severity, Status
+from bot.feed.models import (
+    ApologyText,
+    Edge,
+    Identifier,
+    Kind,
+    MessageText,
+    ResolutionText,
+    Severity,
+    StaffText,
+    Status,
+    SummaryText,
+    TitleText,
+    WorkaroundText,
+)
 from bot.words import status_label, words
 
-Texts = Annotated[
-    dict[str, str], Field(description='Text per locale, e.g. {"es": "…", "en": "…"}.')
-]
+# Texts per locale, e.g. {"es": "…", "en": "…"}: the feed's own types, with their length
+# limits and no control characters, so a change is refused at the door with a clear 422.
 
 
 class ChangeError(ValueError):
@@ -34,6 +46,11 @@ class UnknownIncident(ChangeError):
     """The change names an incident the feed does not have."""
 
 
+class NeedsConfirmation(ChangeError):
+    """A change that is probably a mistake (an ETA already in the past): made only when the
+    operator confirms it (CLI `--force`, API `"confirm": true`, the console's box)."""
+
+
 class _Change(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -42,20 +59,23 @@ class OpenIncident(_Change):
     action: Literal["open"] = "open"
     id: Identifier
     kind: Kind = Kind.INCIDENT
-    title: Texts
-    summary: Texts
+    title: TitleText
+    summary: SummaryText
     status: Status = Status.INVESTIGATING
     severity: Severity = Severity.MAJOR
-    services: list[str] = Field(min_length=1)
-    areas: list[str] = Field(min_length=1)
+    services: list[Identifier] = Field(min_length=1, max_length=100)
+    areas: list[Identifier] = Field(min_length=1, max_length=500)
     started_at: AwareDatetime | None = Field(default=None, description="Default: now.")
     eta: AwareDatetime | None = None
     next_update_by: AwareDatetime | None = None
-    workaround: Texts | None = None
-    apology: Texts | None = None
-    staff_instructions: Texts | None = None
+    workaround: WorkaroundText | None = None
+    apology: ApologyText | None = None
+    staff_instructions: StaffText | None = None
     maintenance_starts_at: AwareDatetime | None = None
     maintenance_ends_at: AwareDatetime | None = None
+    confirm: bool = Field(
+        default=False, description="Make the change even with an ETA or next update in the past."
+    )
 
 
 class UpdateIncident(_Change):
@@ -63,23 +83,39 @@ class UpdateIncident(_Change):
     id: Identifier
     status: Status | None = None
     severity: Severity | None = None
-    message: Texts | None = Field(default=None, description="Timeline entry telling what changed.")
+    message: MessageText | None = Field(
+        default=None, description="Timeline entry telling what changed."
+    )
     eta: AwareDatetime | None = None
     clear_eta: bool = Field(default=False, description="Withdraw the ETA: no estimate any more.")
     next_update_by: AwareDatetime | None = None
-    workaround: Texts | None = None
-    title: Texts | None = None
-    summary: Texts | None = None
-    apology: Texts | None = None
-    staff_instructions: Texts | None = None
-    areas: list[str] | None = None
-    services: list[str] | None = None
+    workaround: WorkaroundText | None = None
+    title: TitleText | None = None
+    summary: SummaryText | None = None
+    apology: ApologyText | None = None
+    staff_instructions: StaffText | None = None
+    areas: list[Identifier] | None = Field(default=None, max_length=500)
+    services: list[Identifier] | None = Field(default=None, max_length=100)
+    confirm: bool = Field(
+        default=False, description="Make the change even with an ETA or next update in the past."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_eta_clears_it(cls, value: Any) -> Any:
+        """`"eta": null` withdraws the ETA (as `clear_eta`), rather than changing nothing."""
+        if isinstance(value, dict) and "eta" in value and value["eta"] is None:
+            value = {k: v for k, v in value.items() if k != "eta"}
+            value["clear_eta"] = True
+        return value
 
 
 class ResolveIncident(_Change):
     action: Literal["resolve"] = "resolve"
     id: Identifier
-    message: Texts | None = Field(default=None, description="What was fixed (the resolution).")
+    message: ResolutionText | None = Field(
+        default=None, description="What was fixed (the resolution)."
+    )
     resolved_at: AwareDatetime | None = Field(default=None, description="Default: now.")
 
 
@@ -102,7 +138,7 @@ class TellEdges(_Change):
 
 Change = OpenIncident | UpdateIncident | ResolveIncident | TellEdges
 
-_RELATIVE = re.compile(r"^\+?(?P<amount>\d+)\s*(?P<unit>m|min|h|d)$")
+_RELATIVE = re.compile(r"^(?P<sign>[+-]?)\s*(?P<amount>\d+)\s*(?P<unit>m|min|h|d)$")
 
 
 class TimeInputError(ValueError):
@@ -110,11 +146,12 @@ class TimeInputError(ValueError):
 
 
 def parse_when(text: str, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
-    """ISO 8601 (an offset-less one is read in the organization's zone), "14:30", or "+90m"."""
+    """ISO 8601 (an offset-less one is read in the organization's zone), "14:30", "+90m" or
+    "-2h" (relative times work both ways; a past one is then checked like any other)."""
     value = text.strip()
     relative = _RELATIVE.match(value)
     if relative:
-        amount = int(relative["amount"])
+        amount = int(relative["amount"]) * (-1 if relative["sign"] == "-" else 1)
         unit = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days"}[relative["unit"]]
         return now + dt.timedelta(**{unit: amount})
     if re.fullmatch(r"\d{1,2}:\d{2}", value):
@@ -125,7 +162,7 @@ def parse_when(text: str, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
         raise TimeInputError(
-            f"cannot read the time {text!r}: use 2026-11-24T18:00, 18:00 or +90m"
+            f"cannot read the time {text!r}: use 2026-11-24T18:00, 18:00, +90m or -2h"
         ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
 
@@ -200,6 +237,7 @@ def _change_incidents(
     tz: dt.tzinfo,
     locales: list[str],
 ) -> None:
+    _check_past_times(change, now, tz)
     if isinstance(change, OpenIncident):
         _open(incidents, change, author=author, now=now, tz=tz, locales=locales)
     elif isinstance(change, TellEdges):
@@ -370,6 +408,38 @@ def _trailing_blank(block: list[str]) -> list[str]:
     return block[end:]
 
 
+def past_times(change: Change, now: dt.datetime) -> list[str]:
+    """The promised times of `change` already behind `now` (ETA, next update), by name."""
+    if not isinstance(change, OpenIncident | UpdateIncident):
+        return []
+    named = {"eta": change.eta, "next_update_by": change.next_update_by}
+    return [name for name, moment in named.items() if moment is not None and moment < now]
+
+
+def past_warning(change: Change, now: dt.datetime, tz: dt.tzinfo) -> str | None:
+    """What an operator is told about times in the past in `change` (None when there are none)."""
+    names = past_times(change, now)
+    if not names:
+        return None
+    parts = []
+    for name in names:
+        moment = getattr(change, name)
+        minutes = int((now - moment).total_seconds() // 60)
+        ago = f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+        label = {"eta": "the ETA", "next_update_by": "the next update"}[name]
+        parts.append(f"{label} {_stamp(moment, tz)} is {ago} in the past")
+    return "; ".join(parts) + (": every channel would tell a time that has already passed")
+
+
+def _check_past_times(change: Change, now: dt.datetime, tz: dt.tzinfo) -> None:
+    warning = past_warning(change, now, tz)
+    if warning and not getattr(change, "confirm", False):
+        raise NeedsConfirmation(
+            f'{warning}. Give a later time, or confirm it (CLI --force, API "confirm": true, '
+            f"the console's 'confirm' box)."
+        )
+
+
 def _zone(name: Any) -> dt.tzinfo:
     from zoneinfo import ZoneInfo
 
@@ -454,7 +524,9 @@ def _update(
     tz: dt.tzinfo,
     locales: list[str],
 ) -> None:
-    fields = change.model_dump(exclude_unset=True, exclude={"action", "id", "message", "clear_eta"})
+    fields = change.model_dump(
+        exclude_unset=True, exclude={"action", "id", "message", "clear_eta", "confirm"}
+    )
     if not fields and not change.clear_eta and change.message is None:
         raise ChangeError("nothing to change: give a status, ETA, message or another field")
     for field in ("status", "severity"):

@@ -7,6 +7,7 @@ These run even when the structural (pydantic) validation failed, so one
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection, Iterator
 from typing import Any
 
@@ -32,11 +33,41 @@ def check_document(doc: YamlDocument, voices: Collection[str] = ()) -> list[Prob
         for section in ("services", "areas", "incidents", "staff_groups")
     }
     _check_areas(doc, ids["areas"], problems)
+    _check_postcodes(doc, problems)
     _check_incidents(doc, ids["services"], ids["areas"], problems)
     _check_staff_groups(doc, ids["services"], ids["areas"], problems)
     _check_escalations(doc, ids["staff_groups"], problems)
     _check_locales(doc, voices, problems)
     return problems
+
+
+DEFAULT_POSTCODE_PATTERN = r"\d{5}"
+
+
+def _check_postcodes(doc: YamlDocument, problems: list[Problem]) -> None:
+    """Every postcode matches the organization's pattern (`postcode_pattern`), so a caller
+    can key it in and the lookup finds it."""
+    organization = doc.data.get("organization")
+    pattern = DEFAULT_POSTCODE_PATTERN
+    if isinstance(organization, dict) and isinstance(organization.get("postcode_pattern"), str):
+        pattern = organization["postcode_pattern"]
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        return  # the model reports the pattern itself
+    for index, area in _items(doc.data, "areas"):
+        postcodes = area.get("postcodes")
+        if not isinstance(postcodes, list):
+            continue
+        for number, postcode in enumerate(postcodes):
+            if isinstance(postcode, str) and not compiled.fullmatch(postcode.strip()):
+                problems.append(
+                    doc.problem(
+                        ("areas", index, "postcodes", number),
+                        f"postcode {postcode[:20]!r} does not match the organization's "
+                        f"postcode_pattern {pattern!r}",
+                    )
+                )
 
 
 def _items(data: Any, section: str) -> Iterator[tuple[int, dict[str, Any]]]:

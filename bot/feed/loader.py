@@ -57,11 +57,16 @@ def parse_feed(
 def load_feed(path: str | Path, registry: Registry | None = None) -> LoadedFeed:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise FeedError([Problem(str(path), 1, "no such file")]) from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise FeedError([Problem(str(path), 1, f"not UTF-8 text: {exc.reason}")]) from None
+        line = data.count(b"\n", 0, exc.start) + 1  # where the first bad byte is
+        raise FeedError(
+            [Problem(str(path), line, f"not UTF-8 text ({exc.reason}): save the file as UTF-8")]
+        ) from None
     return parse_feed(text, str(path), registry)
 
 

@@ -20,13 +20,14 @@ def normalize_postcode(postcode: str) -> str:
 
 
 def is_current(incident: Incident, now: dt.datetime) -> bool:
-    """Open, and — for maintenance — already started (a scheduled window in the future is not)."""
-    if incident.status is Status.RESOLVED:
-        return False
-    if incident.kind is Kind.MAINTENANCE and incident.status is Status.SCHEDULED:
-        window = incident.maintenance
-        return window is not None and window.starts_at <= now < window.ends_at
-    return True
+    """Open at `now` and not a maintenance still ahead (its state by `effective_status`)."""
+    return incident.as_of(now).status not in (Status.RESOLVED, Status.SCHEDULED)
+
+
+def _current(incidents: Iterable[Incident], now: dt.datetime) -> list[Incident]:
+    """The current ones, each as told at `now` (a maintenance in its window is in progress)."""
+    told = (incident.as_of(now) for incident in incidents)
+    return [i for i in told if i.status not in (Status.RESOLVED, Status.SCHEDULED)]
 
 
 class Lookup:
@@ -66,6 +67,8 @@ class Lookup:
         self._by_postcode = {k: tuple(v.values()) for k, v in by_postcode.items()}
         self._open = tuple(open_incidents)
         self.area_ids = frozenset(parents)
+        # How many keys the longest postcode takes on a phone (0 when the feed lists none).
+        self.postcode_length = max(map(len, self.areas_of_postcode), default=0)
         self.service_ids = frozenset(s.id for s in feed.services)
 
     @staticmethod
@@ -86,28 +89,32 @@ class Lookup:
         return normalize_postcode(postcode) in self.areas_of_postcode
 
     def for_postcode(self, postcode: str, now: dt.datetime) -> list[Incident]:
-        found = self._by_postcode.get(normalize_postcode(postcode), ())
-        return [i for i in found if is_current(i, now)]
+        return _current(self._by_postcode.get(normalize_postcode(postcode), ()), now)
 
     def for_area(self, area_id: str, now: dt.datetime) -> list[Incident]:
-        return [i for i in self._by_area.get(area_id, ()) if is_current(i, now)]
+        return _current(self._by_area.get(area_id, ()), now)
 
     def open_in_area(self, area_id: str) -> tuple[Incident, ...]:
         """Every unresolved incident of the area, maintenance not yet started included."""
         return self._by_area.get(area_id, ())
 
     def for_service(self, service_id: str, now: dt.datetime) -> list[Incident]:
-        return [i for i in self._by_service.get(service_id, ()) if is_current(i, now)]
+        return _current(self._by_service.get(service_id, ()), now)
 
     def current(self, now: dt.datetime) -> list[Incident]:
-        return [i for i in self._open if is_current(i, now)]
+        return _current(self._open, now)
 
     def upcoming_maintenance(self, now: dt.datetime) -> list[Incident]:
         return [
             i
             for i in self._open
-            if i.kind is Kind.MAINTENANCE
-            and i.maintenance is not None
-            and i.status is Status.SCHEDULED
-            and i.maintenance.starts_at > now
+            if i.kind is Kind.MAINTENANCE and i.as_of(now).status is Status.SCHEDULED
         ]
+
+    def open_at(self, now: dt.datetime) -> list[Incident]:
+        """Every incident still open at `now`, upcoming maintenance included, as told then."""
+        return [i for i in (i.as_of(now) for i in self._open) if i.is_open]
+
+    def told(self, now: dt.datetime) -> list[Incident]:
+        """Every incident of the feed as told at `now` (history included)."""
+        return [i.as_of(now) for i in self.feed.incidents]

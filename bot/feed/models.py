@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -33,10 +34,76 @@ Postcode = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9 -]{2,12}$")
 ]
 
-LocalizedText = Annotated[
-    dict[LocaleCode, NonEmptyText],
-    Field(description="The same text in each locale of the organization, keyed by locale code."),
-]
+
+def _printable(text: str) -> str:
+    """No control characters (a line break or tab is fine) and no lone surrogates: each would
+    break an output later (XML in TwiML, VoiceXML and Atom; JSON; a voice)."""
+    for char in text:
+        code = ord(char)
+        if (code < 0x20 and char not in "\n\t") or 0x7F <= code < 0xA0 or 0xD800 <= code < 0xE000:
+            raise ValueError(f"contains the control character U+{code:04X}; remove it")
+        if char in "\u2028\u2029\ufffe\uffff":
+            raise ValueError(f"contains the character U+{code:04X}; remove it")
+    return text
+
+
+def _localized(limit: int, description: str) -> Any:
+    """A text per locale, each at most `limit` characters (so every channel can tell it whole)."""
+    return Annotated[
+        dict[
+            LocaleCode,
+            Annotated[
+                str,
+                StringConstraints(strip_whitespace=True, min_length=1, max_length=limit),
+                AfterValidator(_printable),
+            ],
+        ],
+        Field(description=f"{description} Per locale, at most {limit} characters."),
+    ]
+
+
+# Length limits per field: a title is never cut on any channel, so it must fit the shortest
+# (an X post with status, ETA and link); other texts are dropped whole when they do not fit.
+TEXT_LIMITS = {
+    "title": 80,
+    "name": 60,
+    "summary": 400,
+    "workaround": 300,
+    "apology": 200,
+    "resolution": 300,
+    "hours": 60,
+    "staff_instructions": 1000,
+    "message": 1000,
+}
+if TYPE_CHECKING:  # to mypy, a text per locale; to pydantic, one with its limits
+    LocalizedText = dict[str, str]
+    TitleText = dict[str, str]
+    NameText = dict[str, str]
+    SummaryText = dict[str, str]
+    WorkaroundText = dict[str, str]
+    ApologyText = dict[str, str]
+    ResolutionText = dict[str, str]
+    HoursText = dict[str, str]
+    StaffText = dict[str, str]
+    MessageText = dict[str, str]
+else:
+    LocalizedText = _localized(1000, "The same text in each locale of the organization.")
+    TitleText = _localized(TEXT_LIMITS["title"], "A short title, never cut on any channel.")
+    NameText = _localized(TEXT_LIMITS["name"], "A name as people say it.")
+    SummaryText = _localized(
+        TEXT_LIMITS["summary"], "What is wrong, in words a customer understands."
+    )
+    WorkaroundText = _localized(
+        TEXT_LIMITS["workaround"], "What a customer can do meanwhile (provisional alternative)."
+    )
+    ApologyText = _localized(TEXT_LIMITS["apology"], "The apology.")
+    ResolutionText = _localized(TEXT_LIMITS["resolution"], "What was fixed.")
+    HoursText = _localized(TEXT_LIMITS["hours"], "Opening hours as a person would say them.")
+    StaffText = _localized(
+        TEXT_LIMITS["staff_instructions"],
+        "Internal: what field staff must do (never shown to customers).",
+    )
+    MessageText = _localized(TEXT_LIMITS["message"], "A timeline entry telling what changed.")
 
 
 Timestamp = Annotated[
@@ -87,7 +154,7 @@ class HumanContact(_Model):
     """How a customer reaches a person: said on the phone, shown on the web, sent in replies."""
 
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{3,20}$")]
-    hours: LocalizedText = Field(description="Opening hours as a person would say them.")
+    hours: HoursText
     url: str | None = Field(default=None, description="Contact form or chat page.")
     opening_hours: list[OpeningHours] = Field(
         default_factory=list,
@@ -111,14 +178,25 @@ class ClaimsLint(_Model):
 
 
 class Organization(_Model):
-    name: LocalizedText
+    name: NameText
     timezone: str = Field(description="IANA time zone in which people read times.")
     locales: list[LocaleCode] = Field(min_length=1)
     default_locale: LocaleCode
-    status_page_url: str = Field(description="Public status page; linked from short channels.")
+    status_page_url: str = Field(
+        description="Public status page; linked from short channels.",
+        max_length=200,
+        pattern=r"^https?://[^\s<>\"]+$",
+    )
+    postcode_pattern: str = Field(
+        default=r"\d{5}",
+        max_length=100,
+        description="Regular expression every postcode of the feed must match whole. A caller "
+        "keys postcodes in on a phone's keypad, so keep it to digits (default: five digits).",
+    )
     human_contact: HumanContact
-    apology: LocalizedText = Field(
-        description="Apology used when an incident does not carry its own."
+    apology: ApologyText = Field(
+        description="The organization's apology: said in the phone's greeting, and by any "
+        "incident that does not carry its own."
     )
     claims_lint: ClaimsLint | None = Field(
         default=None, description="Claims lint settings (which findings only warn)."
@@ -133,6 +211,22 @@ class Organization(_Model):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
         return value
 
+    @field_validator("postcode_pattern")
+    @classmethod
+    def _a_pattern_of_digits(cls, value: str) -> str:
+        import re
+
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        if re.search(r"[A-Za-z]", value.replace("\\d", "")):
+            raise ValueError(
+                "a postcode pattern with letters: callers key postcodes in on a phone's keypad "
+                "(use digits, e.g. \\d{5})"
+            )
+        return value
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -140,7 +234,7 @@ class Organization(_Model):
 
 class Service(_Model):
     id: Identifier
-    name: LocalizedText
+    name: NameText
     contact: HumanContact | None = Field(
         default=None, description="Who answers for this service, if not the organization."
     )
@@ -148,7 +242,7 @@ class Service(_Model):
 
 class Area(_Model):
     id: Identifier
-    name: LocalizedText
+    name: NameText
     postcodes: list[Postcode] = Field(default_factory=list)
     parent: Identifier | None = None
 
@@ -167,7 +261,7 @@ class Update(_Model):
 
     at: Timestamp
     status: Status
-    message: LocalizedText
+    message: MessageText
     author: str | None = None
     edge: Edge | None = Field(
         default=None,
@@ -186,8 +280,8 @@ class Maintenance(_Model):
 class Incident(_Model):
     id: Identifier
     kind: Kind = Kind.INCIDENT
-    title: LocalizedText
-    summary: LocalizedText = Field(description="What is wrong, in words a customer understands.")
+    title: TitleText
+    summary: SummaryText
     status: Status
     severity: Severity = Severity.MAJOR
     services: list[Identifier] = Field(min_length=1)
@@ -199,23 +293,47 @@ class Incident(_Model):
     next_update_by: Timestamp | None = Field(
         default=None, description="When the next update will be given, at the latest."
     )
-    workaround: LocalizedText | None = Field(
-        default=None, description="What a customer can do meanwhile (provisional alternative)."
-    )
-    apology: LocalizedText | None = None
-    staff_instructions: LocalizedText | None = Field(
-        default=None, description="Internal: what field staff must do (never shown to customers)."
-    )
+    workaround: WorkaroundText | None = None
+    apology: ApologyText | None = None
+    staff_instructions: StaffText | None = None
     updates: list[Update] = Field(default_factory=list)
     resolved_at: Timestamp | None = None
-    resolution: LocalizedText | None = Field(
-        default=None, description="What was fixed, told when the incident is resolved."
-    )
+    resolution: ResolutionText | None = None
     maintenance: Maintenance | None = None
 
     @property
     def is_open(self) -> bool:
         return self.status is not Status.RESOLVED
+
+    def as_of(self, now: dt.datetime) -> Incident:
+        """This incident as every channel tells it at `now` (see `effective_status`)."""
+        status = effective_status(self.kind, self.status, self.maintenance, now)
+        if status is self.status:
+            return self
+        update: dict[str, Any] = {"status": status}
+        if status is Status.RESOLVED and self.maintenance is not None:
+            update["resolved_at"] = self.resolved_at or self.maintenance.ends_at
+        return self.model_copy(update=update)
+
+
+def effective_status(
+    kind: Kind, status: Status, window: Maintenance | None, now: dt.datetime
+) -> Status:
+    """The one rule for a maintenance's state at `now`, from its status and its window.
+
+    The scheduler writes the window's edges into the feed, but between an edge and its
+    revision — and in a preview or a static export, where no scheduler runs — the window
+    decides: a `scheduled` maintenance is in progress inside its window, and any open
+    maintenance is completed (resolved) once its window has ended. Every channel reads
+    this, so none tells "scheduled" while another tells "under maintenance".
+    """
+    if kind is not Kind.MAINTENANCE or window is None or status is Status.RESOLVED:
+        return status
+    if now >= window.ends_at:
+        return Status.RESOLVED
+    if status is Status.SCHEDULED and now >= window.starts_at:
+        return Status.IN_PROGRESS
+    return status
 
 
 class StaffGroup(_Model):

@@ -114,6 +114,11 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         line = mark.line + 1 if mark is not None else 1
         message = " ".join(part for part in (exc.context, exc.problem) if part)
         raise FeedError([Problem(file, line, f"invalid YAML: {message}")]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses (a control character)
+        line = text.count("\n", 0, exc.position) + 1
+        raise FeedError(
+            [Problem(file, line, f"invalid YAML: the character {exc.character!r} is not allowed")]
+        ) from None
     except yaml.YAMLError as exc:
         raise FeedError([Problem(file, 1, f"invalid YAML: {exc}")]) from None
     problems: list[Problem] = []

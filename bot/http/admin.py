@@ -19,15 +19,18 @@ from bot.edges import WHAT_HAPPENS, overdue_promises, pending_edges
 from bot.feed.changes import (
     Change,
     ChangeError,
+    NeedsConfirmation,
     OpenIncident,
     ResolveIncident,
     UnknownIncident,
     UpdateIncident,
+    past_warning,
 )
 from bot.feed.yamlsource import FeedError
 from bot.http import lint
 from bot.http.keys import SERVICE, SETTINGS
 from bot.http.openapi import openapi_yaml
+from bot.service import InvalidHandEdit
 from bot.store import RevisionRecord
 
 PREFIX = "/api/v1"
@@ -74,10 +77,12 @@ async def get_feed(request: web.Request) -> web.Response:
 
 async def list_revisions(request: web.Request) -> web.Response:
     try:
-        limit = min(int(request.query.get("limit", "50")), 500)
+        limit = int(request.query.get("limit", "50"))
         before = int(request.query["before"]) if "before" in request.query else None
     except ValueError:
         return error(400, "limit and before must be whole numbers")
+    if not 1 <= limit <= 500 or (before is not None and before < 1):
+        return error(400, "limit must be 1 to 500, and before a revision number from 1")
     records = await request.app[SERVICE].store.list_revisions(limit=limit, before=before)
     return web.json_response({"revisions": [revision_meta(r) for r in records]})
 
@@ -150,6 +155,13 @@ async def _body(request: web.Request, model: type[BaseModel], **fixed: Any) -> B
             text=json.dumps({"error": f"the body is not JSON: {exc}"}),
             content_type="application/json",
         ) from None
+    except UnicodeDecodeError as exc:
+        raise web.HTTPBadRequest(
+            text=json.dumps(
+                {"error": f"the body is not UTF-8 (byte {exc.start}): send JSON in UTF-8"}
+            ),
+            content_type="application/json",
+        ) from None
     if not isinstance(raw, dict):
         raise web.HTTPBadRequest(
             text=json.dumps({"error": "the body must be a JSON object"}),
@@ -160,24 +172,38 @@ async def _body(request: web.Request, model: type[BaseModel], **fixed: Any) -> B
 
 async def _apply(request: web.Request, change: Change, status: int = 200) -> web.Response:
     service = request.app[SERVICE]
-    author = request.headers.get("X-Unavoz-Author", "").strip()[:80] or "api"
+    # An author is written into the feed: printable characters only, and short.
+    given = request.headers.get("X-Unavoz-Author", "")
+    author = "".join(ch for ch in given if ch.isprintable()).strip()[:80] or "api"
     try:
         state = await service.apply(change, author=author, source="api")
     except UnknownIncident as exc:
         return error(404, str(exc))
+    except NeedsConfirmation as exc:
+        return error(409, str(exc), kind="needs_confirmation")
+    except InvalidHandEdit as exc:
+        return error(
+            409,
+            str(exc),
+            kind="invalid_hand_edit",
+            problems=[{"line": p.line, "message": p.message} for p in exc.problems],
+            since=exc.since.isoformat(),
+            by=exc.by,
+        )
     except ChangeError as exc:
         return error(409, str(exc))
     except FeedError as exc:
         problems = [{"line": p.line, "message": p.message} for p in exc.problems]
         return error(422, "the change would make the feed invalid", problems=problems)
     incident = state.feed.incident(change.id)
-    return web.json_response(
-        {
-            "revision": revision_meta(state.revision),
-            "incident": incident.model_dump(mode="json") if incident else None,
-        },
-        status=status,
-    )
+    body: dict[str, Any] = {
+        "revision": revision_meta(state.revision),
+        "incident": incident.model_dump(mode="json") if incident else None,
+    }
+    warning = past_warning(change, service.clock(), state.feed.organization.tz)
+    if warning:  # made, as confirmed: the answer still says what was odd about it
+        body["warnings"] = [warning]
+    return web.json_response(body, status=status)
 
 
 def _validation_errors(handler: Handler) -> Handler:

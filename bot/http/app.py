@@ -57,11 +57,17 @@ async def healthz(request: web.Request) -> web.Response:
     if not service.has_state:
         return web.json_response({"status": "starting"}, status=503)
     state = service.state
-    body = {
+    # What is true now: whether the file on disk is valid (a restored file or a valid change
+    # clears an earlier invalid edit), and if not, where and since when.
+    body: dict[str, Any] = {
         "status": "ok",
         "revision": state.revision.number,
         "feed_valid": not service.last_problems,
     }
+    if service.last_problems:
+        body["feed_problems"] = [str(p) for p in service.last_problems]
+        if service.invalid_since is not None:
+            body["invalid_since"] = service.invalid_since.isoformat()
     return web.json_response(body)
 
 

@@ -3,9 +3,18 @@
 A channel renderer (see `channels/base.py`) names its template and limit; this
 module renders it with the facts already phrased — status word, ETA and
 next-update said as times in the organization's zone — so every channel
-phrases the same fact the same way. When a text is too long, it is rendered
-again more compactly (the template's `level`), then with people's free text
-(`fit`) cut to shorter budgets, never by cutting the facts off the end.
+phrases the same fact the same way.
+
+When a text is too long it is rendered again, dropping whole things in the order
+`DROP_ORDER` declares, never cutting inside a sentence or a fact: people's free text
+loses its last sentence, then the one before, until it is left out whole — the apology
+first, then the resolution, the summary, the contact's hours and the latest update; then
+fewer area names ("Centro y 12 zonas más", template level 1); then the workaround down to
+its first sentence; then the next-update sentence (level 2); the workaround's first
+sentence last. The title is never dropped nor cut: its length is limited at the door
+(`bot.feed.models`). A template asks for free text with `fit(text)`.
+
+`bot.render.facts.missing_facts` then says which facts a text tells whole.
 """
 
 from __future__ import annotations
@@ -26,10 +35,29 @@ from bot.statement import Statement
 from bot.words import status_label, words
 
 ELLIPSIS = "…"
-# Free-text budgets tried in turn when a text is over its limit (None = untouched).
-BUDGETS: tuple[int | None, ...] = (None, 240, 160, 110, 80, 56, 40, 28)
+# What goes, in turn, while a text is over its limit: a free-text fact (down to a number of
+# sentences kept) or a template level (1: fewer area names; 2: no next-update sentence).
+DROP_ORDER: tuple[tuple[str, int], ...] = (
+    ("apology", 0),
+    ("resolution", 0),
+    ("summary", 0),
+    ("hours", 0),
+    ("latest_update", 0),
+    ("level", 1),
+    ("workaround", 1),
+    ("level", 2),
+    ("workaround", 0),
+    ("staff_instructions", 0),
+)
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+# A sentence ends at . ! ? or … followed by a space (a decimal point or "www.x" is not an end).
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a person's text, whitespace collapsed."""
+    return [part for part in _SENTENCE_END.split(_SPACES.sub(" ", text).strip()) if part]
 
 
 def shorten(text: str, limit: int | None) -> str:
@@ -63,6 +91,36 @@ def join_names(names: tuple[str, ...], locale: str, most: int) -> str:
     return f"{', '.join(shown[:-1])} {words(locale)('facts.and')} {shown[-1]}"
 
 
+@lru_cache(maxsize=16)
+def _articles(locale: str) -> dict[str, str]:
+    pairs = (item.partition(":") for item in words(locale)("facts.articles").split())
+    return {noun.casefold(): article for noun, _, article in pairs}
+
+
+def with_article(name: str, locale: str) -> str:
+    """A place as said after "en"/"in": "distrito Centro" → "el distrito Centro", "North
+    district" → "the North district"; a proper name ("Sol") stays as it is."""
+    articles = _articles(locale)
+    exact = words(locale)("facts.articles_case") == "lowercase"
+    found = [w.casefold() for w in name.split() if (w if exact else w.casefold()) in articles]
+    if not found or name.split()[0].casefold() in set(articles.values()):
+        return name
+    return f"{articles[found[0]]} {name}"
+
+
+def places(statement: Statement, most: int) -> tuple[str, str, str]:
+    """Every area with its article; those the title does not already name, with and without
+    articles — joined ("el distrito Centro y Sol")."""
+    titled = statement.title.casefold()
+    unsaid = tuple(name for name in statement.areas if name.casefold() not in titled)
+    locale = statement.locale
+    return (
+        join_names(tuple(with_article(n, locale) for n in statement.areas), locale, most),
+        join_names(tuple(with_article(n, locale) for n in unsaid), locale, most),
+        join_names(unsaid, locale, most),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Phrases:
     """The facts of a statement, phrased once for every channel."""
@@ -79,8 +137,13 @@ class Phrases:
     window_end: str | None
 
 
-@lru_cache(maxsize=2048)  # every channel phrases the same statement at the same moment
 def phrase_facts(statement: Statement, now: dt.datetime) -> Phrases:
+    """The facts of `statement` as told at `now` (a maintenance's window decides its state)."""
+    return _phrase_facts(statement.as_of(now), now)
+
+
+@lru_cache(maxsize=2048)  # every channel phrases the same statement at the same moment
+def _phrase_facts(statement: Statement, now: dt.datetime) -> Phrases:
     def when(moment: dt.datetime | None) -> str | None:
         if moment is None:
             return None
@@ -166,19 +229,87 @@ def render_fitted(
     single_line: bool = False,
     extra: Mapping[str, Any] | None = None,
 ) -> str:
-    """Render at increasing compactness until the text fits `max_length` (as `length` counts)."""
+    """Render, dropping whole sentences and facts in `DROP_ORDER`, until the text fits
+    `max_length` (as `length` counts)."""
+    statement = statement.as_of(now)
     phrases = phrase_facts(statement, now)
-    text = ""
-    for budget in BUDGETS:
-        for level in range(levels):
-            text = _render_once(tmpl, statement, phrases, level, budget, clean, extra)
-            text = _layout(text, single_line)
-            if length(text) <= max_length:
-                return text
-    # Only a template override that ignores `fit` can get here: cut the end, marked as cut.
+    texts = _free_texts(statement, clean)
+    kept = {name: len(parts) for name, parts in texts.values()}
+    texts_by_name = {name: parts for name, parts in texts.values()}
+    level = 0
+
+    def attempt() -> str:
+        text = _render_once(
+            tmpl, statement, phrases, min(level, levels - 1), texts, kept, clean, extra
+        )
+        return _layout(text, single_line)
+
+    def fits(text: str) -> bool:
+        return length(text) <= max_length
+
+    text = attempt()
+    if fits(text):
+        return text
+    for name, floor in DROP_ORDER:
+        if name == "level":
+            if level < floor < levels:
+                level = floor
+                text = attempt()
+        else:
+            while kept.get(name, 0) > floor and not fits(text):
+                kept[name] -= 1
+                text = attempt()
+        if fits(text):
+            # Give back, latest dropped first, whatever still fits (a long workaround that
+            # went whole must not take the next update with it).
+            for back, _ in reversed(DROP_ORDER):
+                if back == "level":
+                    while level > 0:
+                        level -= 1
+                        if fits(candidate := attempt()):
+                            text = candidate
+                        else:
+                            level += 1
+                            break
+                    continue
+                total = len(texts_by_name.get(back, ()))
+                while kept.get(back, 0) < total:
+                    kept[back] += 1
+                    if fits(candidate := attempt()):
+                        text = candidate
+                    else:
+                        kept[back] -= 1
+                        break
+            return text
+    # Only a template override (or a title longer than the feed allows) gets here: drop
+    # whole sentences from the end; a cut, marked as such, is the very last resort.
+    parts = sentences(text) if single_line else text.splitlines()
+    while len(parts) > 1 and length(text) > max_length:
+        parts.pop()
+        text = (" " if single_line else "\n").join(parts)
     while length(text) > max_length:
         text = shorten(text, len(text) - (length(text) - max_length) - 1)
     return text
+
+
+def _free_texts(
+    statement: Statement, clean: Callable[[str], str]
+) -> dict[str, tuple[str, list[str]]]:
+    """People's free text in the statement, by its raw text: (fact name, its sentences)."""
+    fields = {
+        "apology": statement.apology,
+        "resolution": statement.resolution,
+        "summary": statement.summary,
+        "hours": statement.contact.hours,
+        "latest_update": statement.latest_update,
+        "workaround": statement.workaround,
+        "staff_instructions": statement.staff_instructions,
+    }
+    out: dict[str, tuple[str, list[str]]] = {}
+    for name, text in fields.items():
+        if text and text not in out and text != statement.title:
+            out[text] = (name, sentences(clean(text)))
+    return out
 
 
 def _render_once(
@@ -186,25 +317,39 @@ def _render_once(
     statement: Statement,
     phrases: Phrases,
     level: int,
-    budget: int | None,
+    texts: Mapping[str, tuple[str, list[str]]],
+    kept: Mapping[str, int],
     clean: Callable[[str], str],
     extra: Mapping[str, Any] | None,
 ) -> str:
     locale = statement.locale
 
     def fit(text: str | None, scale: float = 1.0) -> str:
+        """A person's text as far as it is kept: whole, its leading sentences, or "". The
+        title, and text the statement does not hold (a template's own), are said whole.
+        (`scale`: what older templates passed; the order is `DROP_ORDER`'s.)"""
         if not text:
             return ""
-        return shorten(clean(text), None if budget is None else max(20, int(budget * scale)))
+        found = texts.get(text)
+        if found is None:
+            return _SPACES.sub(" ", clean(text)).strip()
+        name, parts = found
+        return " ".join(parts[: kept.get(name, len(parts))])
 
     most = (8, 3, 1)[min(level, 2)]
+    all_places, places_unsaid, areas_unsaid = places(statement, most)
     context: dict[str, Any] = {
+        # After "en"/"in", with articles; the `_unsaid` ones leave out what the title names.
+        "places": all_places,
+        "places_unsaid": places_unsaid,
+        "areas_unsaid": areas_unsaid,
         "s": statement,
         "f": phrases,
         "level": level,
         "fit": fit,
-        "areas": fit(join_names(statement.areas, locale, most)),
-        "services": fit(join_names(statement.services, locale, most)),
+        # Names are facts: fewer of them by level ("Centro y 12 zonas más"), never cut.
+        "areas": join_names(statement.areas, locale, most),
+        "services": join_names(statement.services, locale, most),
         **(extra or {}),
     }
     return tmpl.render(context)
@@ -219,3 +364,30 @@ def _layout(text: str, single_line: bool) -> str:
     if single_line:
         return " ".join(line for line in lines if line)
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines))
+
+
+@dataclass(frozen=True, slots=True)
+class FactSentences:
+    """The time facts as the shared sentences every channel says ("Expected fix: today at
+    6:00 PM.", "The update due 2:30 PM is late: …"), for places that show facts one by one."""
+
+    when_fixed: str
+    next_update: str | None
+
+
+@lru_cache(maxsize=16)
+def _sentences_template(locale: str) -> Template:
+    source = (
+        f'{{% import "_facts.{locale}.j2" as facts %}}'
+        "{{ facts.when_fixed(s, f) }}\n{{ facts.next_update(f) }}"
+    )
+    return _builtin("bot.render").from_string(source)
+
+
+def fact_sentences(statement: Statement, now: dt.datetime) -> FactSentences:
+    statement = statement.as_of(now)
+    phrases = phrase_facts(statement, now)
+    when_fixed, _, next_update = (
+        _sentences_template(statement.locale).render(s=statement, f=phrases).partition("\n")
+    )
+    return FactSentences(when_fixed.strip(), next_update.strip() or None)

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from bot import conversation
 from bot.channel import options_of
 from bot.feed.models import Incident, Kind
-from bot.render.engine import shorten, speakable
+from bot.render.engine import speakable
 from bot.state import FeedState
 from bot.words import words
 from channels.phone.options import PhoneOptions
@@ -29,10 +29,25 @@ LANGUAGE_TAGS = {"es": "es-ES", "en": "en-GB"}
 
 
 @dataclass(frozen=True)
+class Spoken:
+    """Words in another language than the step's, said in that language's own voice."""
+
+    text: str
+    locale: str
+    voice: str | None
+
+    @property
+    def language(self) -> str:
+        return LANGUAGE_TAGS.get(self.locale, self.locale)
+
+
+@dataclass(frozen=True)
 class Gather:
     prompt: list[str]
     action: str
     max_digits: int = POSTCODE_DIGITS
+    # "For English, press nine": after the prompt, in English, in the English voice.
+    other_language: Spoken | None = None
 
 
 @dataclass(frozen=True)
@@ -75,28 +90,47 @@ def _other_locale(state: FeedState, locale: str) -> str | None:
 
 
 def general(state: FeedState, locale: str, now: dt.datetime) -> str:
-    """What is wrong, in general, and an apology: under about 20 seconds of speech."""
+    """What is wrong, in general, and the organization's apology (every caller hears it, so
+    not one incident's own): under about 20 seconds of speech. Titles are said whole; those
+    that do not fit are counted ("y 3 más"), never cut."""
     words = _words(locale)
     current = [i for i in state.lookup.current(now) if i.kind is Kind.INCIDENT]
     if not current:
         return words["none"]
+    org = state.feed.organization
+    apology = speakable(org.apology.get(locale) or org.apology[org.default_locale], locale)
     titles = [speakable(state.statement(i.id, locale).title, locale) for i in current]
     template = words["one"] if len(titles) == 1 else words["some"]
-    apology = state.statement(current[0].id, locale).apology
-    for budget in (200, 120, 80, 48):
-        listed = "; ".join(shorten(title, budget // len(titles) or 12) for title in titles)
-        text = f"{template.format(count=len(titles), titles=listed)} {speakable(apology, locale)}"
+    text = ""
+    for shown in range(len(titles), 0, -1):
+        listed = "; ".join(titles[:shown])
+        if shown < len(titles):
+            listed += " " + words["more"].format(n=len(titles) - shown)
+        text = f"{template.format(count=len(titles), titles=listed)} {apology}"
         if len(text) <= GENERAL_MAX_CHARS:
             return text
-    return shorten(text, GENERAL_MAX_CHARS)
+    return (
+        text
+        if len(text) <= GENERAL_MAX_CHARS
+        else words["some"].format(count=len(titles), titles=words["more"].format(n=len(titles)))
+    )
+
+
+def postcode_digits(state: FeedState) -> int:
+    """How many keys a postcode takes: the feed's longest (its `postcode_pattern` decides)."""
+    return state.lookup.postcode_length or POSTCODE_DIGITS
 
 
 def _menu(state: FeedState, locale: str, base: Links) -> Gather:
     words = _words(locale)
-    prompt = [words["menu"]]
-    if _other_locale(state, locale):
-        prompt.append(words["other_language"])
-    return Gather(prompt=prompt, action=base("menu", lang=locale))
+    other = _other_locale(state, locale)
+    offer = Spoken(words["other_language"], other, _voice(state, other)) if other else None
+    return Gather(
+        prompt=[words["menu"]],
+        action=base("menu", lang=locale),
+        max_digits=postcode_digits(state),
+        other_language=offer,
+    )
 
 
 MAX_TRIES = 3
@@ -153,7 +187,7 @@ def menu(
     """What a key press (or a postcode) at the main menu leads to."""
     words = _words(locale)
     voice = _voice(state, locale)
-    digits = "".join(ch for ch in digits if ch.isdigit())[:POSTCODE_DIGITS]
+    digits = "".join(ch for ch in digits if ch.isdigit())[: postcode_digits(state)]
     if digits == "0":
         return human(state, locale, now, base)
     other = _other_locale(state, locale)

@@ -34,6 +34,9 @@ def to_twiml(step: Step) -> str:
         )
         for text in step.gather.prompt:
             gather.say(text, **speech)
+        other = step.gather.other_language
+        if other is not None:  # in its own language and voice
+            gather.say(other.text, voice=other.voice, language=other.language)
         response.append(gather)
     if step.dial:
         response.dial(step.dial)
@@ -60,6 +63,15 @@ def to_vxml(step: Step) -> bytes:
         )
         for text in step.gather.prompt:
             ET.SubElement(field, f"{{{VXML}}}prompt", {"timeout": f"{GATHER_TIMEOUT}s"}).text = text
+        other = step.gather.other_language
+        if other is not None:  # in its own language (and voice, where the platform has one)
+            prompt = ET.SubElement(field, f"{{{VXML}}}prompt", {"timeout": f"{GATHER_TIMEOUT}s"})
+            voice = ET.SubElement(
+                prompt,
+                f"{{{VXML}}}voice" if other.voice else f"{{{VXML}}}p",
+                {XML_LANG: other.language, **({"name": other.voice} if other.voice else {})},
+            )
+            voice.text = other.text
         filled = ET.SubElement(field, f"{{{VXML}}}filled")
         ET.SubElement(
             filled,

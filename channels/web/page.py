@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from bot.feed.lookup import normalize_postcode
@@ -28,7 +29,7 @@ TEMPLATES = Environment(
 
 
 def _card(state: FeedState, incident: Incident, locale: str, now: dt.datetime) -> dict[str, Any]:
-    statement = state.statement(incident.id, locale)
+    statement = state.statement(incident.id, locale).as_of(now)
     phrases = phrase_facts(statement, now)
     default = state.feed.organization.default_locale
     tz = statement.timezone
@@ -51,6 +52,14 @@ def _card(state: FeedState, incident: Incident, locale: str, now: dt.datetime) -
     }
 
 
+def _language_name(code: str) -> str:
+    try:
+        name = Locale.parse(code).get_display_name(code) or code
+    except (ValueError, UnknownLocaleError):
+        return code.upper()
+    return name[:1].upper() + name[1:]
+
+
 def render_status_page(
     state: FeedState, now: dt.datetime, locale: str, *, postcode: str | None = None
 ) -> str:
@@ -58,7 +67,7 @@ def render_status_page(
     cutoff = now - dt.timedelta(days=HISTORY_DAYS)
     history = [
         i
-        for i in state.feed.incidents
+        for i in state.lookup.told(now)
         if i.status is Status.RESOLVED and i.resolved_at is not None and i.resolved_at >= cutoff
     ]
     history.sort(key=lambda i: i.resolved_at or i.started_at, reverse=True)
@@ -77,6 +86,8 @@ def render_status_page(
     context = {
         "lang": locale,
         "locales": org.locales,
+        # Each language by its own name ("Español", "English"): never run together as "ESEN".
+        "language_names": {code: _language_name(code) for code in org.locales},
         "w": words(locale).section("web"),
         "organization": org.name.get(locale) or org.name[org.default_locale],
         "contact": org.human_contact,

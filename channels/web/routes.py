@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Callable
 from importlib.resources import files
 from typing import Any
@@ -20,6 +21,7 @@ from channels.web.options import WebOptions
 from channels.web.page import render_status_page
 
 CACHE = "public, max-age=15, stale-while-revalidate=60"
+log = logging.getLogger(__name__)
 
 
 CLOSED = -1  # sentinel: the server is shutting down
@@ -53,6 +55,7 @@ class EventHub:
 
 
 EVENTS: web.AppKey[EventHub] = web.AppKey("events")
+REFUSED_ORIGINS: web.AppKey[set[str]] = web.AppKey("refused_origins")
 BANNERS: web.AppKey[dict[tuple[Any, ...], tuple[bytes, str]]] = web.AppKey("banners")
 
 
@@ -70,13 +73,30 @@ def _locale(request: web.Request, state: FeedState) -> str:
 
 
 def _cors(request: web.Request, state: FeedState, response: web.StreamResponse) -> None:
-    """Allow the origins the feed lists (channels.web.options.cors_origins) to read it."""
+    """What the web tells is public: any origin may read it, unless the feed restricts it to
+    the origins it lists (channels.web.options.cors_origins, an opt-in). A refused origin is
+    logged once, with the fix, so a banner that shows nothing is never a silent mystery."""
     origin = request.headers.get("Origin")
     allowed = options_of(state.feed, "web", WebOptions).cors_origins
     response.headers["Vary"] = "Origin, Accept-Language"
-    if origin and (origin in allowed or "*" in allowed):
+    if not allowed or "*" in allowed:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = "ETag"
+    elif origin and origin in allowed:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Expose-Headers"] = "ETag"
+    elif origin:
+        refused = request.app[REFUSED_ORIGINS]
+        if origin not in refused and len(refused) < 1000:
+            refused.add(origin)
+            log.warning(
+                "a page on %s asked for %s and was refused: its banner shows nothing. "
+                "Add %r to channels.web.options.cors_origins in the feed (or leave the "
+                "list empty: everything the web tells is public)",
+                origin[:100],
+                request.path,
+                origin[:100],
+            )
 
 
 def _cached(
@@ -160,7 +180,9 @@ async def status_page(request: web.Request) -> web.Response:
 
 async def atom_feed(request: web.Request) -> web.Response:
     state = _state(request)
-    body = views.atom(state, _locale(request, state), str(request.url))
+    body = views.atom(
+        state, _locale(request, state), str(request.url), request.app[SERVICE].clock()
+    )
     return _cached(request, state, body, "application/atom+xml")
 
 
@@ -178,18 +200,22 @@ async def events(request: web.Request) -> web.StreamResponse:
     headers.pop("Content-Type", None)
     with hub.subscription() as queue:
         async with sse_response(request, headers=headers, ping_interval=15) as stream:
-            current = request.app[SERVICE].state.revision.number
-            if current != last_seen:
-                await stream.send(
-                    json.dumps({"revision": current}), id=str(current), event="revision"
-                )
-            while stream.is_connected():
-                revision = await queue.get()
-                if revision == CLOSED:
-                    break
-                await stream.send(
-                    json.dumps({"revision": revision}), id=str(revision), event="revision"
-                )
+            try:
+                current = request.app[SERVICE].state.revision.number
+                if current != last_seen:
+                    await stream.send(
+                        json.dumps({"revision": current}), id=str(current), event="revision"
+                    )
+                while stream.is_connected():
+                    revision = await queue.get()
+                    if revision == CLOSED:
+                        break
+                    await stream.send(
+                        json.dumps({"revision": revision}), id=str(revision), event="revision"
+                    )
+            except ConnectionResetError:
+                # The reader went away (a tab closed, a phone asleep): normal, not an error.
+                log.debug("an /events client went away")
     return stream
 
 
@@ -210,11 +236,13 @@ def setup(app: web.Application) -> EventHub:
     hub = EventHub()
     app[EVENTS] = hub
     app[BANNERS] = {}
+    app[REFUSED_ORIGINS] = set()
     app[SERVICE].subscribe(hub.publish)
     app.on_shutdown.append(hub.close)
     router = app.router
     router.add_get("/banner.json", banner_json)
-    router.add_route("OPTIONS", "/banner.json", preflight)
+    for path in ("/banner.json", "/events", "/feed.atom", "/api/v2/summary.json"):
+        router.add_route("OPTIONS", path, preflight)
     router.add_get("/status", status_page)
     router.add_get("/feed.atom", atom_feed)
     router.add_get("/events", events)

@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 from babel.core import negotiate_locale
 
 from bot.feed.models import Feed, Incident, Kind, Severity, Status
-from bot.render.engine import phrase_facts
+from bot.render.engine import fact_sentences, phrase_facts
 from bot.state import FeedState
 from bot.statement import Statement
-from bot.words import status_label
+from bot.words import status_label, words
 
 ATOM = "http://www.w3.org/2005/Atom"
 
@@ -67,8 +67,9 @@ def _iso(moment: dt.datetime | None) -> str | None:
 def _banner_entry(
     state: FeedState, incident: Incident, locale: str, now: dt.datetime
 ) -> dict[str, Any]:
-    statement = state.statement(incident.id, locale)
+    statement = state.statement(incident.id, locale).as_of(now)
     phrases = phrase_facts(statement, now)
+    sentences = fact_sentences(statement, now)
     return {
         "id": incident.id,
         "kind": incident.kind.value,
@@ -79,13 +80,23 @@ def _banner_entry(
         "text": state.render("web", incident, locale, now),
         "areas": list(statement.areas),
         "services": list(statement.services),
+        "area_ids": list(statement.area_ids),
+        "service_ids": list(statement.service_ids),
         "eta": _iso(statement.eta),
         "eta_text": phrases.eta or phrases.no_eta,
         "eta_passed": phrases.eta_passed,
         "next_update_by": _iso(statement.next_update_by),
         "next_update_text": phrases.next_update,
         "next_update_overdue": phrases.next_update_overdue,
+        # The same labelled sentences every channel says: show these, not the bare times.
+        "when_fixed_sentence": sentences.when_fixed,
+        "next_update_sentence": sentences.next_update,
         "workaround": statement.workaround,
+        "workaround_sentence": (
+            f"{words(locale)('web.workaround')}: {statement.workaround}"
+            if statement.workaround
+            else None
+        ),
         "starts_at": _iso(statement.maintenance_starts_at),
         "ends_at": _iso(statement.maintenance_ends_at),
         "url": statement.url,
@@ -217,7 +228,7 @@ def _updates(state: FeedState, incident: Incident, locale: str) -> list[dict[str
 def _incident(
     state: FeedState, incident: Incident, now: dt.datetime, locale: str
 ) -> dict[str, Any]:
-    statement: Statement = state.statement(incident.id, locale)
+    statement: Statement = state.statement(incident.id, locale).as_of(now)
     updated = incident.updates[-1].at if incident.updates else incident.started_at
     monitoring = next((u.at for u in incident.updates if u.status is Status.MONITORING), None)
     components = [c for c in _components(state, now, locale) if c["id"] in incident.services]
@@ -259,7 +270,7 @@ def statuspage_status(state: FeedState, now: dt.datetime, locale: str) -> dict[s
 
 
 def statuspage_unresolved(state: FeedState, now: dt.datetime, locale: str) -> dict[str, Any]:
-    incidents = [i for i in state.feed.incidents if i.is_open and i.kind is Kind.INCIDENT]
+    incidents = [i for i in state.lookup.open_at(now) if i.kind is Kind.INCIDENT]
     return {
         "page": _page(state, locale),
         "incidents": [_incident(state, i, now, locale) for i in incidents],
@@ -267,8 +278,10 @@ def statuspage_unresolved(state: FeedState, now: dt.datetime, locale: str) -> di
 
 
 def statuspage_summary(state: FeedState, now: dt.datetime, locale: str) -> dict[str, Any]:
-    unresolved = [i for i in state.feed.incidents if i.is_open and i.kind is Kind.INCIDENT]
-    maintenance = [i for i in state.feed.incidents if i.is_open and i.kind is Kind.MAINTENANCE]
+    # Open as told at `now`: a maintenance whose window ended is completed here as everywhere.
+    open_now = state.lookup.open_at(now)
+    unresolved = [i for i in open_now if i.kind is Kind.INCIDENT]
+    maintenance = [i for i in open_now if i.kind is Kind.MAINTENANCE]
     return {
         "page": _page(state, locale),
         "components": _components(state, now, locale),
@@ -281,21 +294,29 @@ def statuspage_summary(state: FeedState, now: dt.datetime, locale: str) -> dict[
 # Atom (RFC 4287) -----------------------------------------------------------------------------
 
 
-def atom(state: FeedState, locale: str, self_url: str) -> bytes:
-    """Every incident update as an entry, newest first. ElementTree escapes all text."""
+def atom(state: FeedState, locale: str, self_url: str, now: dt.datetime) -> bytes:
+    """Every incident update as an entry, newest first, and one entry per incident for what
+    it is told now: its id carries the told facts' fingerprint, so a change that no timeline
+    entry tells (a hand edit that resolves, a new ETA, a maintenance window's edge) is a new
+    entry feed readers see. ElementTree escapes all text."""
     ET.register_namespace("", ATOM)
     org = state.feed.organization
     default = org.default_locale
     host = urlsplit(org.status_page_url).hostname or "unavoz.invalid"
     root = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": locale})
-    entries = []
-    for incident in state.feed.incidents:
-        statement = state.statement(incident.id, locale)
+    entries: list[tuple[dt.datetime, str, str, str, str]] = []  # at, id, title, url, text
+    for incident in state.lookup.told(now):
+        statement = state.statement(incident.id, locale).as_of(now)
         for number, update in enumerate(incident.updates):
-            entries.append((update.at, incident, statement, number, update.message))
-        if not incident.updates:  # announced (a maintenance ahead) but not yet updated
-            announced = min(incident.started_at, state.revision.created_at)
-            entries.append((announced, incident, statement, -1, incident.summary))
+            title = f"{statement.title} — {phrase_status(statement, update.status)}"
+            text = update.message.get(locale) or update.message[default]
+            entries.append((update.at, f"{incident.id}/{number}", title, statement.url, text))
+        if _told_by_timeline(incident):
+            continue
+        title = f"{statement.title} — {phrase_status(statement, incident.status)}"
+        text = state.render("web", incident.id, locale, now)
+        entry_id = f"{incident.id}/state/{statement.facts_fingerprint()}"
+        entries.append((_state_time(incident), entry_id, title, statement.url, text))
     entries.sort(key=lambda e: e[0], reverse=True)
     updated = entries[0][0] if entries else state.revision.created_at
     _text(root, "title", org.name.get(locale) or org.name[default])
@@ -305,17 +326,37 @@ def atom(state: FeedState, locale: str, self_url: str) -> bytes:
     ET.SubElement(root, f"{{{ATOM}}}link", {"rel": "alternate", "href": org.status_page_url})
     author = ET.SubElement(root, f"{{{ATOM}}}author")
     _text(author, "name", org.name.get(locale) or org.name[default])
-    for at, incident, statement, number, message in entries:
+    for at, entry_id, title, url, text in entries:
         entry = ET.SubElement(root, f"{{{ATOM}}}entry")
-        status = incident.updates[number].status if number >= 0 else incident.status
-        _text(entry, "title", f"{statement.title} — {phrase_status(statement, status)}")
-        _text(entry, "id", f"tag:{host},2026:incident/{incident.id}/{number}")
+        _text(entry, "title", title)
+        _text(entry, "id", f"tag:{host},2026:incident/{entry_id}")
         _text(entry, "updated", at.isoformat())
         _text(entry, "published", at.isoformat())
-        ET.SubElement(entry, f"{{{ATOM}}}link", {"rel": "alternate", "href": statement.url})
-        _text(entry, "content", message.get(locale) or message[default], type="text")
+        ET.SubElement(entry, f"{{{ATOM}}}link", {"rel": "alternate", "href": url})
+        _text(entry, "content", text, type="text")
     document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return document
+
+
+def _told_by_timeline(incident: Incident) -> bool:
+    """A resolved incident whose newest timeline entry tells its resolution needs no state
+    entry; an open one always has one (its ETA or next update may change without a message)."""
+    if incident.is_open or not incident.updates:
+        return False
+    latest = incident.updates[-1]
+    resolved_at = incident.resolved_at
+    return latest.status is Status.RESOLVED and (resolved_at is None or resolved_at <= latest.at)
+
+
+def _state_time(incident: Incident) -> dt.datetime:
+    """When the incident came to stand as told: its last entry, its resolution, or the start
+    of its maintenance window — whichever is latest. Stable across unrelated revisions."""
+    moments = [incident.started_at, *(u.at for u in incident.updates[-1:])]
+    if incident.resolved_at is not None:
+        moments.append(incident.resolved_at)
+    if incident.maintenance is not None and incident.status is Status.IN_PROGRESS:
+        moments.append(incident.maintenance.starts_at)
+    return max(moments)
 
 
 def phrase_status(statement: Statement, status: Status) -> str:

@@ -10,7 +10,7 @@ import pytest
 from bot.feed.loader import LoadedFeed
 from bot.feed.models import Status
 from bot.registry import default_registry
-from bot.render.facts import missing_facts
+from bot.render.facts import missing_facts, told_facts
 from bot.statement import Statement, build_statements
 from channels.x.renderer import x_length
 
@@ -43,14 +43,14 @@ EXPECTED = {
         "Le informamos de una incidencia: Renovación de permisos caída, en Centro. Estado: causa"
         " identificada. No se pueden renovar los permisos en línea. Solución prevista: hoy a las"
         " 18:00. Mientras tanto: Guarde el justificante de solicitud; vale como permiso hasta que"
-        " se arregle. Le daremos la próxima actualización hoy a las 14:30. Sentimos las"
+        " se arregle. Próxima actualización: hoy a las 14:30. Sentimos las"
         " molestias. Para hablar con una persona: +34 910 000 010 (de 8:00 a 20:00)."
     ),
     ("ivr", "en"): (
-        "We are dealing with a problem: Permit renewal down, in City Centre. Status: cause"
+        "We are dealing with a problem: Permit renewal down, in the City Centre. Status: cause"
         " identified. Permits cannot be renewed online. Expected fix: today at 6:00 PM."
-        " Meanwhile: Keep the request receipt; it counts as a permit until this is fixed. We will"
-        " give the next update today at 2:30 PM. We are sorry for the trouble. To talk to a"
+        " Meanwhile: Keep the request receipt; it counts as a permit until this is fixed. Next"
+        " update: today at 2:30 PM. We are sorry for the trouble. To talk to a"
         " person: +34 910 000 010 (8 AM to 8 PM)."
     ),
 }
@@ -75,12 +75,12 @@ def test_renderer_table(
         (
             "es",
             "Resuelto 17 de noviembre a las 13:00: Corte de fibra (Norte). Se reparó el cable."
-            " Sentimos las molestias. https://estado.prueba.example/status#old-outage",
+            " Gracias por su paciencia. https://estado.prueba.example/status#old-outage",
         ),
         (
             "en",
-            "Resolved November 17 at 1:00 PM: Fibre outage (North). The cable was repaired. We are"
-            " sorry for the trouble. https://estado.prueba.example/status#old-outage",
+            "Resolved November 17 at 1:00 PM: Fibre outage (North). The cable was repaired. Thank"
+            " you for your patience. https://estado.prueba.example/status#old-outage",
         ),
     ],
 )
@@ -141,18 +141,57 @@ def test_long_inputs_stay_within_every_limit(
     renderer = RENDERERS[channel]
     statement = dataclasses.replace(
         statements[("permits-down", locale)],
-        title="Título larguísimo " * 60,
-        summary="Resumen " * 400,
-        workaround="Vaya a la oficina más cercana con el justificante " * 40,
-        apology="Lo sentimos mucho " * 100,
-        staff_instructions="No multe " * 800,
+        title=("Título larguísimo " * 6)[:80],  # the longest a title may be
+        summary=("Resumen. " * 50)[:400],
+        workaround=("Vaya a la oficina más cercana con el justificante. " * 8)[:300],
+        apology=("Lo sentimos mucho " * 20)[:200],
+        staff_instructions=("No multe " * 200)[:1000],
         areas=tuple(f"Barrio {n}" for n in range(80)),
         services=tuple(f"Servicio {n}" for n in range(30)),
         latest_update=HOSTILE * 50,
     )
     text = renderer.render(statement, now)
     assert renderer.length(text) <= renderer.max_length
-    assert missing_facts(statement, text, now, lambda t: renderer.clean(t, locale)) == []
+    told = told_facts(statement, text, now, lambda t: renderer.clean(t, locale))
+    assert told["status"] == told["eta"] == "whole", text
+    assert renderer.clean(statement.title, locale).strip() in text  # the title is never cut
+    assert "…" not in text  # nothing is cut inside a sentence: whole ones are dropped
+
+
+WORKAROUND = {
+    "es": "Guarde el justificante de solicitud, que vale como permiso hasta que se arregle. "
+    "Si le multan, presente el justificante en la oficina de Atención Ciudadana de su distrito "
+    "o por la sede electrónica en el plazo de veinte días.",
+    "en": "Keep the request receipt, which counts as a permit until this is fixed. If you are "
+    "fined, show the receipt at your district's Citizen Service office or on the e-government "
+    "site within twenty days of the fine.",
+}
+
+
+@pytest.mark.parametrize("locale", ["es", "en"])
+def test_a_long_workaround_keeps_whole_sentences_and_the_check_sees_what_is_there(
+    statements: dict[tuple[str, str], Statement], now: dt.datetime, locale: str
+) -> None:
+    statement = dataclasses.replace(
+        statements[("permits-down", locale)], workaround=WORKAROUND[locale]
+    )
+    first, second = WORKAROUND[locale].split(". ", 1)
+    for renderer in RENDERERS.values():
+        text = renderer.render(statement, now)
+        assert renderer.length(text) <= renderer.max_length
+        told = told_facts(statement, text, now, lambda t, r=renderer: r.clean(t, locale))
+        cleaned_first = renderer.clean(first + ".", locale)
+        cleaned_second = renderer.clean(second, locale)
+        if told["workaround"] == "whole":
+            assert cleaned_first in text and cleaned_second in text
+        elif told["workaround"] == "part":
+            assert cleaned_first in text and cleaned_second[:20] not in text
+            assert missing_facts(statement, text, now, lambda t, r=renderer: r.clean(t, locale))
+        else:
+            assert cleaned_first[:20] not in text, (renderer.name, text)
+    x_text = RENDERERS["x"].render(statement, now)
+    assert "…" not in x_text
+    assert missing_facts(statement, x_text, now) != []  # X cannot hold it all: said, not assumed
 
 
 def test_x_counts_urls_as_23_and_wide_characters_as_2() -> None:

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from bot.http.app import create_app
 from bot.service import FeedService
 from bot.settings import Settings
-from tests.conftest import HOSTILE
+from tests.conftest import HOSTILE, NOON
 
 Client = TestClient  # type: ignore[type-arg]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -120,3 +120,52 @@ async def test_forms_change_the_feed_and_refuse_forgeries(
     )
     assert resolved.status == 200
     assert service.state.feed.incident("x1").status.value == "resolved"  # type: ignore[union-attr]
+
+
+async def test_the_console_shows_every_channel_what_it_tells_and_what_is_off(
+    client: Client,
+) -> None:
+    await sign_in(client)
+    html = await (await client.get("/console")).text()
+    table = html.split('id="consistency"', 1)[1].split("</table>", 1)[0]
+    for channel in ("ivr", "web", "x", "staff", "customer", "webhook"):
+        assert f"<td>{channel}</td>" in table, channel
+    assert "rendered on request" in table  # the web and the phone tell whoever asks
+    assert "not set" in table  # X and Telegram are off here, and the table says why
+
+
+async def test_the_console_declares_maintenance_and_warns_of_broken_promises(
+    client: Client, service: FeedService
+) -> None:
+    csrf = await sign_in(client)
+    service.clock = lambda: NOON.replace(hour=15)  # the 14:30 update is overdue
+    html = await (await client.get("/console")).text()
+    assert 'name="window_start"' in html and 'name="window_end"' in html
+    assert "is overdue" in html.split('id="warnings"', 1)[1].split("</div>", 1)[0]
+    service.clock = lambda: NOON.replace(hour=19)
+    html = await (await client.get("/console")).text()
+    assert "has passed unresolved" in html
+    service.clock = lambda: NOON
+    response = await client.post(
+        "/console/incidents/open",
+        data={
+            "csrf": csrf,
+            "id": "roadworks",
+            "kind": "maintenance",
+            "services": "permits",
+            "areas": "sol",
+            "window_start": "2026-11-25T08:00",
+            "window_end": "2026-11-25T10:00",
+            "title_es": "Obras",
+            "title_en": "Works",
+            "summary_es": "Cortes breves.",
+            "summary_en": "Short cuts.",
+        },
+    )
+    assert response.status == 200, await response.text()
+    maintenance = service.state.feed.incident("roadworks")
+    assert maintenance is not None and maintenance.maintenance is not None
+    # A maintenance whose window ended long ago is not listed as open.
+    service.clock = lambda: NOON.replace(day=27)
+    html = await (await client.get("/console")).text()
+    assert 'id="roadworks"' not in html and 'id="fibre-works"' not in html

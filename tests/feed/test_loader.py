@@ -193,3 +193,50 @@ def test_a_maintenance_window_longer_than_a_month_is_refused_with_its_line(
         parse_feed(text, "feed.yaml")
     (problem,) = caught.value.problems
     assert problem.line > 1 and "lasts 61 days" in problem.message
+
+
+def test_a_hand_edit_that_would_break_an_output_is_a_file_line_error(
+    tmp_path: Path, small_text: str
+) -> None:
+    import pytest
+
+    from bot.feed.loader import load_feed
+    from bot.feed.yamlsource import FeedError
+
+    cases = {
+        "control": small_text.replace("No se pueden renovar", "No se pueden\x1b renovar"),
+        "postcode": small_text.replace('["28034", "01001"]', '["28034", "ABC-1"]'),
+        "too long": small_text.replace(
+            "en: Permit renewal down}", "en: " + "Permit renewal down " * 6 + "}"
+        ),
+    }
+    for name, text in cases.items():
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(FeedError) as raised:
+            load_feed(path)
+        assert all(p.line > 1 for p in raised.value.problems), (name, raised.value)
+    latin = tmp_path / "latin1.yaml"
+    latin.write_bytes(
+        small_text.replace("Renovación", "Renovaci\udce9n").encode("utf-8", "surrogateescape")
+    )
+    with pytest.raises(FeedError) as raised:
+        load_feed(latin)
+    [problem] = raised.value.problems
+    assert problem.line == 34 and "UTF-8" in problem.message
+
+
+def test_the_postcode_pattern_is_the_organizations(small_text: str) -> None:
+    import pytest
+
+    from bot.feed.loader import parse_feed
+    from bot.feed.yamlsource import FeedError
+
+    text = small_text.replace("organization:\n", "organization:\n  postcode_pattern: '\\d{4}'\n", 1)
+    with pytest.raises(FeedError, match="postcode_pattern"):
+        parse_feed(text)
+    letters = small_text.replace(
+        "organization:\n", "organization:\n  postcode_pattern: '[A-Z]\\d{4}'\n", 1
+    )
+    with pytest.raises(FeedError, match="keypad"):
+        parse_feed(letters)

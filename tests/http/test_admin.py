@@ -182,3 +182,96 @@ async def test_the_schedule_lists_each_promise_still_to_fall_due(client: Client)
         ("fibre-works", "maintenance_ended", False),
     ]
     assert all(e["what_happens"] for e in body["edges"]) and body["overdue"] == []
+
+
+async def test_an_eta_in_the_past_needs_confirmation_and_the_answer_says_so(
+    client: Client, service: FeedService
+) -> None:
+    url = "/api/v1/incidents/permits-down"
+    refused = await client.patch(url, json={"eta": "2026-11-24T09:00:00+01:00"}, headers=AUTH)
+    assert refused.status == 409
+    body = await refused.json()
+    assert body["kind"] == "needs_confirmation" and "3 h 0 min in the past" in body["error"]
+    assert '"confirm": true' in body["error"]
+    assert service.state.revision.number == 1
+    made = await client.patch(
+        url, json={"eta": "2026-11-24T09:00:00+01:00", "confirm": True}, headers=AUTH
+    )
+    assert made.status == 200
+    assert "in the past" in (await made.json())["warnings"][0]
+
+
+async def test_a_null_eta_withdraws_it(client: Client, service: FeedService) -> None:
+    response = await client.patch(
+        "/api/v1/incidents/permits-down", json={"eta": None}, headers=AUTH
+    )
+    assert response.status == 200
+    assert (await response.json())["incident"]["eta"] is None
+    assert service.state.feed.incident("permits-down").eta is None  # type: ignore[union-attr]
+
+
+async def test_an_invalid_hand_edit_is_named_as_such(client: Client, service: FeedService) -> None:
+    text = service.feed_path.read_text(encoding="utf-8")
+    service.feed_path.write_text(text.replace("severity: major", "severity: awful"), "utf-8")
+    response = await client.patch(
+        "/api/v1/incidents/permits-down", json={"severity": "minor"}, headers=AUTH
+    )
+    assert response.status == 409
+    body = await response.json()
+    assert body["kind"] == "invalid_hand_edit" and body["problems"][0]["line"] == 37
+    assert "invalid hand edit" in body["error"]
+
+
+BAD_BODIES: list[tuple[str, str, bytes]] = [
+    ("POST", "/api/v1/incidents", b'{"id": "x", "title": {"es": "\xff\xfe"}}'),  # not UTF-8
+    ("PATCH", "/api/v1/incidents/permits-down", b'{"title": {"es": "a\\u0000b", "en": "c"}}'),
+    ("PATCH", "/api/v1/incidents/permits-down", b'{"title": {"es": "a\\u001bb", "en": "c"}}'),
+    ("PATCH", "/api/v1/incidents/permits-down", b'{"workaround": {"es": "\\ud800", "en": "c"}}'),
+    ("PATCH", "/api/v1/incidents/permits-down", b'{"message": {"es": "\\u2028", "en": "c"}}'),
+    (
+        "PATCH",
+        "/api/v1/incidents/permits-down",
+        b'{"title": {"es": "' + b"a" * 81 + b'", "en": "c"}}',
+    ),
+    ("PATCH", "/api/v1/incidents/permits-down", b'{"areas": ["<script>"]}'),
+    ("PATCH", "/api/v1/incidents/permits-down", b'{"eta": "tomorrow-ish"}'),
+    ("PATCH", "/api/v1/incidents/permits-down", b'{"eta": "2026-11-24T18:00"}'),  # no offset
+    ("PATCH", "/api/v1/incidents/permits-down", b"[1, 2]"),
+    ("PATCH", "/api/v1/incidents/permits-down", b'{"severity": {"a": 1}}'),
+    ("POST", "/api/v1/incidents/permits-down/resolve", b'{"message": {"es": "\\u0007"}}'),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), BAD_BODIES)
+async def test_bad_input_is_refused_at_the_door_never_a_500(
+    client: Client, service: FeedService, method: str, path: str, body: bytes
+) -> None:
+    response = await client.request(
+        method, path, data=body, headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert 400 <= response.status < 500, (response.status, await response.text())
+    assert "error" in await response.json()
+    assert service.state.revision.number == 1  # nothing was written
+
+
+@pytest.mark.parametrize("query", ["limit=-1", "limit=0", "limit=abc", "before=-3"])
+async def test_revision_listing_refuses_nonsense(client: Client, query: str) -> None:
+    response = await client.get(f"/api/v1/revisions?{query}", headers=AUTH)
+    assert response.status == 400
+
+
+async def test_an_author_with_control_characters_is_cleaned(
+    client: Client, service: FeedService
+) -> None:
+    response = await client.patch(
+        "/api/v1/incidents/permits-down",
+        json={"severity": "minor"},
+        headers={**AUTH, "X-Unavoz-Author": "ana\tgarcía"},
+    )
+    assert response.status == 200
+    assert (await response.json())["revision"]["author"] == "anagarcía"
+
+
+async def test_the_openapi_document_says_each_texts_limit(client: Client) -> None:
+    text = await (await client.get("/api/v1/openapi.yaml")).text()
+    assert "maxLength: 80" in text and "maxLength: 300" in text

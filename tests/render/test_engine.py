@@ -40,3 +40,25 @@ def test_speakable_removes_web_addresses() -> None:
 )
 def test_join_names(names: tuple[str, ...], most: int, expected: str) -> None:
     assert join_names(names, "es", most) == expected
+
+
+def test_sentences_split_at_their_ends_only() -> None:
+    from bot.render.engine import sentences
+
+    assert sentences("Vaya a la web.  Pague 2.50 € en www.x.es si puede. ¿Dudas? Llame.") == [
+        "Vaya a la web.",
+        "Pague 2.50 € en www.x.es si puede.",
+        "¿Dudas?",
+        "Llame.",
+    ]
+
+
+def test_places_take_their_article_and_proper_names_do_not() -> None:
+    from bot.render.engine import with_article
+
+    assert with_article("distrito Centro", "es") == "el distrito Centro"
+    assert with_article("zona Norte", "es") == "la zona Norte"
+    assert with_article("Centro", "es") == "Centro"
+    assert with_article("el barrio de Sol", "es") == "el barrio de Sol"
+    assert with_article("North district", "en") == "the North district"
+    assert with_article("Sol", "en") == "Sol"

@@ -7,13 +7,24 @@
   "use strict";
   var script = document.currentScript;
   if (!script) return;
+  // `unavoz export-static` writes this file with STATIC = true: a plain file server ignores
+  // ?area=&lang=, so the banner then reads the exported files themselves
+  // (banner/<area>.<lang>.json, banner.<lang>.json) and polls, as there is no /events.
+  var STATIC = false;
   var base = new URL(".", script.src);
   var data = script.dataset;
+  var lang = data.lang || (navigator.language || "").slice(0, 2);
   var query = new URLSearchParams();
   if (data.area) query.set("area", data.area);
   if (data.service) query.set("service", data.service);
-  query.set("lang", data.lang || (navigator.language || "").slice(0, 2));
+  query.set("lang", lang);
   var bannerUrl = new URL("banner.json?" + query, base);
+  var fallbackUrl = null;
+  if (STATIC) {
+    var file = data.area ? "banner/" + encodeURIComponent(data.area) + "." : "banner.";
+    bannerUrl = new URL(file + encodeURIComponent(lang) + ".json", base);
+    fallbackUrl = new URL(data.area ? file + "json" : "banner.json", base);
+  }
   var eventsUrl = new URL("events", base);
   var POLL = 60000;
   var STORE = "unavoz-dismissed";
@@ -67,9 +78,11 @@
     if (kind === "maintenance" && item.starts_at) {
       div.appendChild(line("m", item.text));
     } else {
-      div.appendChild(line("m", item.eta_text));
-      if (item.next_update_text) div.appendChild(line("m", "⏱ " + item.next_update_text));
-      if (item.workaround) div.appendChild(line("m", item.workaround));
+      // Every time with its label, in words, as every other channel says it ("Expected fix:
+      // …", "… has passed"): never a bare date, never a glyph carrying meaning.
+      div.appendChild(line("m eta", item.when_fixed_sentence || item.eta_text));
+      if (item.next_update_sentence) div.appendChild(line("m next", item.next_update_sentence));
+      if (item.workaround) div.appendChild(line("m", item.workaround_sentence || item.workaround));
     }
     var a = document.createElement("a");
     a.className = "l";
@@ -88,8 +101,15 @@
     div.appendChild(x);
     return div;
   }
+  function forService(items) {
+    // The exported files are per area and language; a service is chosen here.
+    if (!STATIC || !data.service) return items;
+    return items.filter(function (item) { return (item.service_ids || []).indexOf(data.service) !== -1; });
+  }
   function render(body) {
     if (!body) return;
+    body = { revision: body.revision, lang: body.lang,
+             incidents: forService(body.incidents), maintenance: forService(body.maintenance) };
     var hidden = dismissed();
     while (box.firstChild) box.removeChild(box.firstChild);
     body.incidents.concat(body.maintenance).forEach(function (item) {
@@ -104,6 +124,12 @@
     return fetch(bannerUrl, { headers: headers, mode: "cors", credentials: "omit" })
       .then(function (response) {
         if (response.status === 304) return;
+        if (response.status === 404 && fallbackUrl) {
+          // A language the export does not have: the default language's file.
+          bannerUrl = fallbackUrl;
+          fallbackUrl = null;
+          return load();
+        }
         if (!response.ok) throw new Error("HTTP " + response.status);
         etag = response.headers.get("ETag");
         return response.json().then(function (body) { last = body; render(body); });
@@ -116,7 +142,7 @@
     timer = setInterval(load, POLL);
   }
   load();
-  if (window.EventSource) {
+  if (window.EventSource && !STATIC) {
     var source = new EventSource(eventsUrl);
     source.addEventListener("revision", function (event) {
       if (!last || Number(event.data && JSON.parse(event.data).revision) !== last.revision) load();

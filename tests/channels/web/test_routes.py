@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -239,7 +240,11 @@ async def test_banner_js_is_small_cached_and_exported(
     again = await client.get("/banner.js", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status == 304
     export_static(service.state, tmp_path / "public", NOON)
-    assert (tmp_path / "public" / "banner.js").read_bytes() == body
+    exported = (tmp_path / "public" / "banner.js").read_bytes()
+    # The same script, switched to read the exported files (a static server ignores ?area=).
+    assert b"var STATIC = false;" in body
+    assert exported == body.replace(b"var STATIC = false;", b"var STATIC = true;")
+    assert (tmp_path / "public" / "banner" / "sol.en.json").exists()
 
 
 async def test_the_banner_is_built_once_a_minute_per_page(client: Client) -> None:
@@ -247,3 +252,109 @@ async def test_the_banner_is_built_once_a_minute_per_page(client: Client) -> Non
     second = await client.get("/banner.json?area=sol&lang=es")
     assert await first.read() == await second.read()
     assert first.headers["ETag"] == second.headers["ETag"]
+
+
+def _atom_entries(body: bytes, incident: str) -> dict[str, str]:
+    root = ET.fromstring(body)
+    return {
+        e.findtext(f"{ATOM}id") or "": e.findtext(f"{ATOM}updated") or ""
+        for e in root.findall(f"{ATOM}entry")
+        if f"incident/{incident}/" in (e.findtext(f"{ATOM}id") or "")
+    }
+
+
+async def test_atom_tells_a_resolution_made_by_a_hand_edit(
+    client: Client, service: FeedService
+) -> None:
+    before = _atom_entries(await (await client.get("/feed.atom?lang=en")).read(), "permits-down")
+    text = service.feed_path.read_text(encoding="utf-8")
+    text = text.replace(
+        "    status: identified\n",
+        "    status: resolved\n    resolved_at: 2026-11-24T11:50:00+01:00\n",
+        1,
+    )
+    service.feed_path.write_text(text, encoding="utf-8")
+    await service.reload_from_file()
+    after = _atom_entries(await (await client.get("/feed.atom?lang=en")).read(), "permits-down")
+    new = set(after) - set(before)
+    assert new, "a resolution no feed reader can see"
+    assert any(after[i] > max(before.values()) for i in new)
+    # A new ETA with no message is a change every channel tells: the entry changes too.
+    text = text.replace(
+        "    status: resolved\n    resolved_at: 2026-11-24T11:50:00+01:00\n",
+        "    status: identified\n",
+        1,
+    )
+    service.feed_path.write_text(text.replace("eta: 2026-11-24T18:00", "eta: 2026-11-24T19:00"))
+    await service.reload_from_file()
+    later = _atom_entries(await (await client.get("/feed.atom?lang=en")).read(), "permits-down")
+    assert set(later) - set(before) - set(after)
+
+
+async def test_the_banner_labels_every_time_in_words(client: Client, service: FeedService) -> None:
+    [entry] = (await (await client.get("/banner.json?area=sol&lang=en")).json())["incidents"]
+    assert entry["when_fixed_sentence"] == "Expected fix: today at 6:00 PM."
+    assert entry["next_update_sentence"] == "Next update: today at 2:30 PM."
+    assert entry["workaround_sentence"].startswith("Meanwhile: Keep the request receipt")
+    banner_js = (await (await client.get("/banner.js")).read()).decode()
+    assert "⏱" not in banner_js and "next_update_sentence" in banner_js
+    service.clock = lambda: NOON.replace(hour=19)  # both times behind us, nothing told yet
+    later = await (await client.get("/banner.json?area=sol&lang=es")).json()
+    [entry] = later["incidents"]
+    assert "ya pasó" in entry["when_fixed_sentence"]
+    assert "se está retrasando" in entry["next_update_sentence"]
+
+
+async def test_public_views_are_readable_from_any_origin_by_default(
+    aiohttp_client: MakeClient, service: FeedService, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = service.feed_path.read_text(encoding="utf-8")
+    service.feed_path.write_text(text.split("channels:\n  web:")[0], encoding="utf-8")
+    await service.reload_from_file()
+    client = await aiohttp_client(create_app(service, Settings()))
+    elsewhere = {"Origin": "https://any-town.example"}
+    for path in ("/banner.json?area=sol", "/api/v2/summary.json", "/feed.atom"):
+        response = await client.get(path, headers=elsewhere)
+        assert response.headers["Access-Control-Allow-Origin"] == "*", path
+    events = await client.get("/events", headers=elsewhere)
+    assert events.headers["Access-Control-Allow-Origin"] == "*"
+    events.close()
+
+
+async def test_a_refused_origin_is_logged_once_with_the_fix(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    stranger = {"Origin": "https://stranger.example"}
+    for _ in range(3):
+        response = await client.get("/banner.json", headers=stranger)
+        assert "Access-Control-Allow-Origin" not in response.headers
+    warnings = [r.getMessage() for r in caplog.records if "stranger.example" in r.getMessage()]
+    assert len(warnings) == 1 and "cors_origins" in warnings[0]
+
+
+async def test_a_reader_that_went_away_is_not_an_error(
+    service: FeedService, caplog: pytest.LogCaptureFixture
+) -> None:
+    import aiohttp
+    from aiohttp import web
+
+    caplog.set_level(logging.INFO)
+    runner = web.AppRunner(create_app(service, Settings()))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession() as session:
+            response = await session.get(f"http://127.0.0.1:{port}/events")
+            await read_events(response, 1)
+            response.close()  # the tab closes
+        await asyncio.sleep(0.2)
+        await service.apply(
+            UpdateIncident(id="permits-down", status=Status.MONITORING), author="a", source="api"
+        )
+        await asyncio.sleep(0.5)
+    finally:
+        await runner.cleanup()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from bot.delivery import consistency
 from bot.delivery.overview import overview
-from bot.edges import overdue_promises
+from bot.edges import WHAT_HAPPENS, overdue_promises, pending_edges
 from bot.feed.changes import (
     Change,
     ChangeError,
@@ -147,6 +147,7 @@ async def _dashboard(
         revision=revision,
         channels=[r.as_json() for r in rows],
         warnings=_warnings(state, now),
+        coming=_coming(state, now),
         channel_details={
             name: lines for name, (_, lines) in (await request.app[DETAILS]()).items()
         },
@@ -270,6 +271,24 @@ async def change(request: web.Request) -> web.Response:
             request, token, errors=[f"line {p.line}: {p.message}" for p in exc.problems], status=422
         )
     raise web.HTTPSeeOther(f"/console#{change.id}")
+
+
+COMING_SHOWN = 20  # the soonest edges listed; GET /api/v1/schedule has them all
+
+
+def _coming(state: FeedState, now: dt.datetime) -> list[dict[str, str]]:
+    """The promises about to fall due, soonest first, and what happens at each."""
+    tz = state.feed.organization.tz
+    return [
+        {
+            "at": edge.at.astimezone(tz).strftime("%a %d %b %H:%M"),
+            "incident": edge.incident_id,
+            "edge": edge.edge.value.replace("_", " "),
+            "what": WHAT_HAPPENS[edge.edge],
+        }
+        for edge in pending_edges(state.feed)[:COMING_SHOWN]
+        if edge.at > now
+    ]
 
 
 def _warnings(state: FeedState, now: dt.datetime) -> list[dict[str, str]]:

@@ -169,3 +169,12 @@ async def test_the_console_declares_maintenance_and_warns_of_broken_promises(
     service.clock = lambda: NOON.replace(day=27)
     html = await (await client.get("/console")).text()
     assert 'id="roadworks"' not in html and 'id="fibre-works"' not in html
+
+
+async def test_the_console_lists_the_promises_coming_up(client: Client) -> None:
+    response = await client.get("/console", headers={"Authorization": f"Bearer {TOKEN}"})
+    page = await response.text()
+    coming = page[page.index('<table id="coming">') : page.index("<h2>Open incidents</h2>")]
+    assert coming.index("next update overdue") < coming.index("eta passed")
+    assert "Tue 24 Nov 14:30" in coming and "the update is late" in coming
+    assert "maintenance started" in coming

@@ -150,7 +150,9 @@ class CustomerBot:
             said = [Said(replies.subscriptions_text(feed, places, locale))]
         elif name == "forget":
             await self.forget(event.conversation)
-            said = [Said(word(locale, "forgotten"))]
+            # The rest (what waits for the chat, the ledger, the rate-limit log) goes once the
+            # confirmation is out: forgetting first would let it jump the chat's 1/s limit.
+            said = [Said(word(locale, "forgotten"), kind="forget")]
         elif name in ("human", "persona", "agent"):
             asked = conversation.understand(state, rest).places if rest else ()
             await self._human(event, state, asked, locale, rest or "/human")
@@ -233,9 +235,10 @@ class CustomerBot:
             )
 
     async def forget(self, chat: str) -> None:
-        """Everything about the chat: subscriptions, what waits for it, the ledger, hand-offs."""
+        """The chat's subscriptions, language and hand-offs, at once (the adapter forgets
+        the rest when it sends the confirmation)."""
         self._languages.pop(chat, None)
-        await self.store.forget(self.adapter.name, chat)
+        await self.store.unsubscribe(self.adapter.name, chat)
         if self.handoffs is not None:
             await self.handoffs.forget(chat)
 
@@ -300,7 +303,7 @@ def reply_delivery(
     state: FeedState, chat: str, key: str, said: Said, chat_limit: Limit | None = CHAT_LIMIT
 ) -> NewDelivery:
     body = {
-        "kind": "reply",
+        "kind": said.kind,
         "text": said.text[:4096],
         "buttons": [[list(b) for b in row] for row in said.buttons],
     }

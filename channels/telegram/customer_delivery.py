@@ -115,6 +115,8 @@ class CustomerAdapter(ChannelAdapter):
                 )
                 raise PermanentError(exc.reason) from exc
             raise
+        if body.get("kind") == "forget":  # /forget: its confirmation is out, the rest goes
+            await self.store.forget(self.name, delivery.target)
 
     async def listen(self, dispatch: Dispatch, stop: asyncio.Event) -> None:
         if self.shared or self.telegram.rejected is not None:

@@ -16,7 +16,7 @@ import datetime as dt
 import hmac
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -26,12 +26,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.channel import ChannelContext
 from bot.claims import LintInputError, lint_reply, override
 from bot.console.routes import _derive, _signed_in, _token, html_response
+from bot.feed.models import Feed
 from bot.http.admin import error
 from bot.inbound import Inbound
 from bot.service import FeedService
 from bot.store import Handoff, PlaceKind, Store
 from channels.telegram.customer_bot import HandoffDesk, reply_delivery
 from channels.telegram.customer_delivery import CustomerAdapter
+from channels.telegram.customer_notify import places_of
 from channels.telegram.customer_replies import Said, parse_place
 from channels.telegram.customer_words import word
 from channels.telegram.limits import CHAT_LIMIT
@@ -115,8 +117,16 @@ class Handoffs(HandoffDesk):
                 area = place.value
             elif place is not None and place.kind is PlaceKind.POSTCODE and postcode is None:
                 postcode = place.value
+        incident = incident_of(state.feed, handoff.places)
         try:
-            lint = lint_reply(text, state.feed, now, area=area, postcode=postcode)
+            lint = lint_reply(
+                text,
+                state.feed,
+                now,
+                incident=incident,
+                area=None if incident else area,
+                postcode=None if incident else postcode,
+            )
         except LintInputError as exc:
             raise ReplyRefused(422, str(exc)) from exc
         overridden = None
@@ -156,6 +166,22 @@ class Handoffs(HandoffDesk):
     async def close(self, chat: str, *, author: str) -> None:
         if not await self.store.handoff_close(chat, by=author, at=self.service.clock().timestamp()):
             raise ReplyRefused(404, f"no open hand-off with chat {chat}")
+
+
+def incident_of(feed: Feed, places: Sequence[str]) -> str | None:
+    """The one incident a hand-off is about: the only open one at the places the customer
+    asked about, else the last one resolved there (a reply then must not say it is down)."""
+    wanted = {p for p in (parse_place(raw) for raw in places) if p is not None}
+    if not wanted:
+        return None
+    there = [i for i in feed.incidents if wanted & places_of(feed, i)]
+    open_ = [i for i in there if i.is_open]
+    if open_:
+        return open_[0].id if len(open_) == 1 else None
+    resolved = [i for i in there if i.resolved_at is not None]
+    if not resolved:
+        return None
+    return max(resolved, key=lambda i: i.resolved_at or dt.datetime.min.replace(tzinfo=dt.UTC)).id
 
 
 def as_json(handoff: Handoff) -> dict[str, Any]:

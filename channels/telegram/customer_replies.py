@@ -35,6 +35,8 @@ class Said:
 
     text: str
     buttons: tuple[Row, ...] = ()
+    # "reply"; "forget": once sent, everything left about the chat is deleted.
+    kind: str = "reply"
 
 
 def clean(text: str) -> str:

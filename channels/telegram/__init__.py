@@ -5,7 +5,10 @@
 - `staff.py` — the staff voice; `alerts.py` — who hears which alert, superseding, escalation;
   `delivery.py` — the staff adapter; `handlers.py` — the button, /status, /help;
   `operators.py` — operations leads' /open, /update, /resolve from the chat.
-- `customer.py` — the customer voice.
+- `customer.py` — the customer voice; `customer_replies.py` — what the customer bot says
+  (pure); `customer_bot.py` — its handlers; `customer_delivery.py` — its adapter;
+  `customer_notify.py` — subscribers told of each change, exactly once;
+  `customer_handoff.py` — hand-offs to a person, the console page, the summary API.
 """
 
 from __future__ import annotations

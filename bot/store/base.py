@@ -533,7 +533,82 @@ class TelegramStore(Protocol):
         ...
 
 
-class Store(RevisionStore, OutboxStore, SubscriptionStore, XStore, TelegramStore, Protocol):
+# Hand-offs (the customer bot) -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffMessage:
+    """One message of a hand-off: `sender` is "customer" or "team" (`author`: who)."""
+
+    id: int
+    chat_id: str
+    sender: str
+    author: str | None
+    text: str
+    at: float
+    reply_key: str | None = None
+    override_reason: str | None = None
+    overridden: str | None = None  # JSON: the blocking findings of the claims lint sent past
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """A customer's conversation handed to a person, open until the team closes it."""
+
+    chat_id: str
+    locale: str
+    places: tuple[str, ...]
+    state: str  # open · closed
+    opened_at: float
+    updated_at: float
+    closed_by: str | None = None
+    messages: tuple[HandoffMessage, ...] = ()
+
+
+class HandoffStore(Protocol):
+    """Conversations the customer bot handed to a person (the operators' console)."""
+
+    async def handoff_open(
+        self, chat_id: str, *, locale: str, places: Sequence[str], text: str, at: float
+    ) -> bool:
+        """Open (or reopen) the chat's hand-off with what the customer said; True if new."""
+        ...
+
+    async def handoff_is_open(self, chat_id: str) -> bool: ...
+
+    async def handoff_customer_wrote(self, chat_id: str, text: str, at: float) -> None: ...
+
+    async def handoff_reply(
+        self,
+        chat_id: str,
+        *,
+        author: str,
+        text: str,
+        at: float,
+        reply: NewDelivery,
+        override_reason: str | None = None,
+        overridden: str | None = None,
+    ) -> bool:
+        """Record the team's reply and queue `reply`, in one transaction; False when that
+        reply was recorded already or the chat has no hand-off."""
+        ...
+
+    async def handoff_close(self, chat_id: str, *, by: str, at: float) -> bool: ...
+
+    async def handoffs(self, *, state: str | None = "open", limit: int = 100) -> list[Handoff]:
+        """Newest activity first, without their messages."""
+        ...
+
+    async def handoff(self, chat_id: str) -> Handoff | None:
+        """One hand-off with its messages, oldest first."""
+        ...
+
+    async def handoff_forget(self, chat_id: str) -> int: ...
+
+
+class Store(
+    RevisionStore, OutboxStore, SubscriptionStore, XStore, TelegramStore, HandoffStore, Protocol
+):
     """Every concern, and the lifecycle: what `open_store` returns."""
 
     async def open(self) -> None:

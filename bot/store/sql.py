@@ -38,6 +38,7 @@ from bot.store.base import (
     Subscription,
     document_hash,
 )
+from bot.store.sql_handoffs import HandoffSql
 from bot.store.sql_x import XSql
 from bot.store.telegram_sql import TelegramSql
 
@@ -141,7 +142,7 @@ def outcome_rows(
     return [(o.delivery.id, o.sent_at) for o in sent], list(told.values()), finished
 
 
-class SqlStore(XSql, TelegramSql):
+class SqlStore(XSql, TelegramSql, HandoffSql):
     """Shared implementation; subclasses provide `_transaction` and the dialect hooks."""
 
     _lease_check_at: dict[str, float]  # per channel: when to look for expired leases again

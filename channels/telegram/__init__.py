@@ -5,7 +5,10 @@
 - `staff.py` — the staff voice; `alerts.py` — who hears which alert, superseding, escalation;
   `delivery.py` — the staff adapter; `handlers.py` — the button, /status, /help;
   `operators.py` — operations leads' /open, /update, /resolve from the chat.
-- `customer.py` — the customer voice.
+- `customer.py` — the customer voice; `customer_replies.py` — what the customer bot says
+  (pure); `customer_bot.py` — its handlers; `customer_delivery.py` — its adapter;
+  `customer_notify.py` — subscribers told of each change, exactly once;
+  `customer_handoff.py` — hand-offs to a person, the console page, the summary API.
 """
 
 from __future__ import annotations
@@ -19,11 +22,18 @@ from bot.channel import Channel, ChannelContext, missing, options_of
 from bot.delivery.adapter import ChannelAdapter
 from bot.delivery.model import Limit
 from bot.feed.models import ChannelOptions
+from bot.inbound import Inbound
 from bot.render.renderer import ChannelRenderer
 from bot.scheduler import Scheduler
 from bot.settings import EnvSection, Settings, secret
 from channels.telegram.customer import CustomerRenderer
-from channels.telegram.limits import BOT_LIMIT, CHAT_LIMIT, GROUP_LIMIT
+from channels.telegram.limits import (
+    BOT_LIMIT,
+    CHAT_LIMIT,
+    CUSTOMER_SHARE,
+    GROUP_LIMIT,
+    STAFF_SHARE,
+)
 from channels.telegram.staff import StaffRenderer
 
 # (python-telegram-bot is imported where the channel runs, inside the methods below, not
@@ -82,9 +92,7 @@ class StaffChannel(Channel):
         token = secret(telegram.staff_token)
         if not token:
             return None
-        limits: tuple[Limit, ...] = (BOT_LIMIT,)
-        if telegram.rate:
-            limits = tuple(limit for limit in Limit.parse(telegram.rate) if limit.count > 0)
+        limits = bot_limits(telegram, self.name)
         return StaffAdapter(
             token,
             telegram.api_url,
@@ -110,7 +118,12 @@ class StaffChannel(Channel):
         app.add_subapp(
             webhook_path(self.name),
             webhook_app(
-                adapter.telegram, adapter.token, self.name, context.dispatcher, context.clock
+                adapter.telegram,
+                adapter.token,
+                self.name,
+                context.dispatcher,
+                context.clock,
+                adapter.route,
             ),
         )
 
@@ -137,6 +150,16 @@ class StaffChannel(Channel):
         staff = StaffBot(adapter, context.store, service, context.wake)
         staff.operators = Operators(staff, allowed)
         context.dispatcher.on(self.name, staff)
+        if shared_bot(self._settings(context.settings)):
+            operators = staff.operators
+
+            def route(event: Inbound) -> str:
+                # Groups are staff; in private, operators at work are staff, others customers.
+                if event.conversation.startswith("-") or operators.claims(event):
+                    return self.name
+                return CustomerChannel.name
+
+            adapter.route = route
 
         async def escalate() -> None:
             if service.has_state and await escalate_due(
@@ -154,9 +177,94 @@ class CustomerChannel(Channel):
     renderer: ClassVar[ChannelRenderer | None] = CustomerRenderer()
     settings_model: ClassVar[type[EnvSection] | None] = TelegramSettings
 
+    def _settings(self, settings: Settings) -> TelegramSettings:
+        return settings.section(self.name, TelegramSettings)
+
     def state(self, settings: Settings) -> str:
-        found = missing(settings.section(self.name, TelegramSettings), "customer_token")
-        return found if found != "on" else "credentials found; no delivery adapter yet"
+        telegram = self._settings(settings)
+        found = missing(telegram, "customer_token")
+        if found != "on":
+            return found
+        if shared_bot(telegram):
+            return "on (the staff bot's token: one bot, one poller)"
+        if telegram.webhook_url:
+            return f"on (webhook {telegram.webhook_url.rstrip('/')}/{self.name}/)"
+        return "on (polling)"
+
+    def adapter(self, settings: Settings) -> ChannelAdapter | None:
+        from channels.telegram.customer_delivery import CustomerAdapter
+
+        telegram = self._settings(settings)
+        token = secret(telegram.customer_token)
+        if not token:
+            return None
+        limits = bot_limits(telegram, self.name)
+        return CustomerAdapter(
+            token,
+            telegram.api_url,
+            webhook_base=telegram.webhook_url,
+            limits=limits,
+            chat_limits=bool(limits),
+        )
+
+    def setup_http(self, app: web.Application, context: ChannelContext) -> None:
+        from channels.telegram.customer_delivery import CustomerAdapter
+        from channels.telegram.customer_handoff import setup_handoffs
+        from channels.telegram.updates import webhook_app, webhook_path
+
+        adapter = next((a for a in context.adapters if isinstance(a, CustomerAdapter)), None)
+        setup_handoffs(app, context)
+        if (
+            adapter is None
+            or not adapter.webhook_base
+            or shared_bot(self._settings(context.settings))
+        ):
+            return
+        app.add_subapp(
+            webhook_path(self.name),
+            webhook_app(
+                adapter.telegram, adapter.token, self.name, context.dispatcher, context.clock
+            ),
+        )
+
+    def setup(self, context: ChannelContext, scheduler: Scheduler) -> None:
+        from channels.telegram.customer_bot import CustomerBot
+        from channels.telegram.customer_delivery import CustomerAdapter
+        from channels.telegram.customer_handoff import Handoffs
+        from channels.telegram.customer_notify import NotifyOnRevision
+        from channels.telegram.delivery import StaffAdapter
+
+        adapter = next((a for a in context.adapters if isinstance(a, CustomerAdapter)), None)
+        if adapter is None:
+            return
+        adapter.attach(context.store, context.clock)
+        staff = next((a for a in context.adapters if isinstance(a, StaffAdapter)), None)
+        if staff is not None and staff.token == adapter.token:
+            adapter.share(staff.telegram)
+        bot = CustomerBot(adapter, context.store, context.service, context.wake)
+        bot.handoffs = Handoffs(context.store, context.service, adapter, context.wake)
+        context.dispatcher.on(self.name, bot)
+        notify = NotifyOnRevision(
+            context.store, context.service, context.wake, chat_limits=adapter.chat_limits
+        )
+        context.service.subscribe(notify)
+
+
+def shared_bot(telegram: TelegramSettings) -> bool:
+    """Whether the staff and customer bots are one bot (one token)."""
+    staff, customer = secret(telegram.staff_token), secret(telegram.customer_token)
+    return bool(staff) and staff == customer
+
+
+def bot_limits(telegram: TelegramSettings, channel: str) -> tuple[Limit, ...]:
+    """The bot-wide ceiling of `channel`'s adapter: Telegram's 30 a second, or TELEGRAM_RATE
+    ("0/1": none). One bot serving both channels splits it (staff 10, customers 20), as the
+    engine counts each channel's window on its own."""
+    if telegram.rate:
+        return tuple(limit for limit in Limit.parse(telegram.rate) if limit.count > 0)
+    if shared_bot(telegram):
+        return (STAFF_SHARE,) if channel == "staff" else (CUSTOMER_SHARE,)
+    return (BOT_LIMIT,)
 
 
 __all__ = [

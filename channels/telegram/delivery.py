@@ -30,7 +30,7 @@ from channels.telegram.bot_api import (
     TokenRejected,
 )
 from channels.telegram.limits import BOT_LIMIT
-from channels.telegram.updates import UpdatePoller, secret_token, webhook_url
+from channels.telegram.updates import Route, UpdatePoller, secret_token, webhook_url
 
 if TYPE_CHECKING:
     from bot.state import FeedState
@@ -69,6 +69,8 @@ class StaffAdapter(ChannelAdapter):
         self._store: TelegramStore | None = None
         self.clock: Callable[[], dt.datetime] = _utcnow
         self.moves: dict[str, str] = {}  # the feed's chat id → where it moved
+        # With the customer bot on the same token: which channel each update is for.
+        self.route: Route | None = None
 
     def attach(self, store: TelegramStore, clock: Callable[[], dt.datetime]) -> None:
         """Given at setup: where alerts are remembered, and the one clock."""
@@ -192,4 +194,6 @@ class StaffAdapter(ChannelAdapter):
             log.info("staff bot: Telegram posts updates to %s", url)
             await stop.wait()
             return
-        await UpdatePoller(self.telegram, self.store, self.name, self.clock).run(dispatch, stop)
+        await UpdatePoller(self.telegram, self.store, self.name, self.clock, self.route).run(
+            dispatch, stop
+        )

@@ -165,6 +165,19 @@ class Operators:
 
     # Is it ours? -------------------------------------------------------------------------
 
+    def claims(self, event: Inbound) -> bool:
+        """Whether a private message is an operator's work (one bot serving customers too:
+        everything else an operator sends is a customer's question)."""
+        if event.person.id not in self.allowed():
+            return False
+        key = (event.conversation, event.person.id)
+        command = event.command if isinstance(event, TextMessage) else None
+        return (
+            (command is not None and command[0] in (*COMMANDS, "help"))
+            or (isinstance(event, ButtonPressed) and event.data.startswith(PREFIX))
+            or key in self.drafts
+        )
+
     async def handles(self, event: Inbound) -> bool:
         key = (event.conversation, event.person.id)
         private = not event.conversation.startswith("-")

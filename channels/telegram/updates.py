@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -28,6 +29,8 @@ from bot.store import TelegramStore
 from channels.telegram.bot_api import TelegramBot
 
 log = logging.getLogger(__name__)
+# One bot token serving two channels (staff and customers): the channel an event is for.
+Route = Callable[[Inbound], str]
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_TEXT = 4096  # Telegram's own limit: longer text is forged
@@ -98,11 +101,13 @@ class UpdatePoller:
         store: TelegramStore,
         channel: str,
         clock: Callable[[], dt.datetime],
+        route: Route | None = None,
     ) -> None:
         self.telegram = telegram
         self.store = store
         self.channel = channel
         self.clock = clock
+        self.route = route
 
     async def run(self, dispatch: Dispatch, stop: asyncio.Event) -> None:
         # getUpdates and a webhook exclude each other: polling, none is left set.
@@ -145,17 +150,25 @@ class UpdatePoller:
         updates = polling.result()
         for update_id, update in updates:
             if update is not None:
-                await handle_update(update, self.channel, self.clock(), dispatch)
+                await handle_update(update, self.channel, self.clock(), dispatch, self.route)
             # Saved after each one: a crash repeats at most the update being handled.
             await self.store.save_update_offset(self.telegram.id, update_id + 1)
         return len(updates)
 
 
-async def handle_update(update: Update, channel: str, now: dt.datetime, dispatch: Dispatch) -> None:
+async def handle_update(
+    update: Update,
+    channel: str,
+    now: dt.datetime,
+    dispatch: Dispatch,
+    route: Route | None = None,
+) -> None:
     event = event_of(update, channel, now)
     if event is None:
         log.debug("update %d carries nothing %s answers", update.update_id, channel)
         return
+    if route is not None:  # one bot for two channels: whose this event is
+        event = dataclasses.replace(event, channel=route(event))
     await dispatch(event)
 
 
@@ -165,6 +178,7 @@ def webhook_app(
     channel: str,
     dispatch: Dispatch,
     clock: Callable[[], dt.datetime],
+    route: Route | None = None,
 ) -> web.Application:
     """The webhook's sub-application: POST / with Telegram's secret header, an update as JSON."""
     expected = secret_token(token).encode()
@@ -192,7 +206,7 @@ def webhook_app(
             # Answered 200 all the same: Telegram would only send it again and again.
             log.warning("a %s webhook request that is no update was ignored", channel)
             return web.Response(text="ignored\n")
-        await handle_update(update, channel, clock(), dispatch)
+        await handle_update(update, channel, clock(), dispatch, route)
         return web.Response(text="ok\n")
 
     app = web.Application(middlewares=[check_secret], client_max_size=MAX_BODY)

@@ -1,0 +1,211 @@
+"""Telling subscribers: every change that matters to their place, exactly once.
+
+Why not the planner. The planner (`bot/delivery/plan.py`) runs inside the revision's
+transaction and its `targets()` is pure, without I/O, so it cannot read who subscribed;
+and giving it every subscriber would mean reading all of them for every revision. So the
+customer channel listens to every adopted revision (`FeedService.subscribe`) and, for
+each incident whose facts changed in it, asks the store to queue a notification for the
+subscribers of the incident's places with `SubscriptionStore.queue_notifications`.
+
+Why that is exactly once. `queue_notifications` marks each subscription told of the
+incident at that revision and enqueues its delivery in one transaction, skipping those
+already told at that revision or a later one; the delivery's idempotency key is
+(revision, incident, channel, chat) besides. So the handler may run any number of times,
+on any number of instances (each adopts every revision, on PostgreSQL through NOTIFY),
+and after a restart (a revision is adopted again at start, so one recorded just before a
+crash is told then): each subscription × incident × revision is queued once. The engine
+then sends each delivery once (leases, the ledger), and a newer revision replaces a
+waiting notification of the same incident — never across a change of status, so
+"fixed" is always told.
+
+What counts as a change: the incident is new and open (or announced maintenance), or its
+facts differ from the revision before (`Statement.facts_fingerprint`: status, ETA, next
+update, workaround, areas, services, a promise that fell due). Places: its services, its
+areas and every area below them, and their postcodes — before and after the change, so
+those an incident leaves hear it too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from bot.delivery.model import Limit, NewDelivery
+from bot.feed.loader import parse_feed
+from bot.feed.lookup import normalize_postcode
+from bot.feed.models import Feed, Incident
+from bot.feed.yamlsource import FeedError
+from bot.state import FeedState
+from bot.store import Place, Store, Subscription, SubscriptionStore
+from channels.telegram.customer_replies import locale_for
+from channels.telegram.customer_words import word
+from channels.telegram.limits import CHAT_LIMIT
+
+if TYPE_CHECKING:
+    from bot.service import FeedService
+
+log = logging.getLogger(__name__)
+CHANNEL = "customer"
+
+
+def kind_of_change(before: Incident | None, after: Incident) -> str:
+    if not after.is_open:
+        return "fixed"
+    if before is None or not before.is_open:
+        return "new"
+    return "update"
+
+
+def changed(
+    previous: FeedState | None, current: FeedState
+) -> list[tuple[Incident | None, Incident]]:
+    """The incidents whose facts changed in `current` (before, after)."""
+    out: list[tuple[Incident | None, Incident]] = []
+    for incident in current.feed.incidents:
+        before = previous.feed.incident(incident.id) if previous is not None else None
+        if before is None:
+            if incident.is_open and previous is not None:
+                out.append((None, incident))
+            continue
+        if not before.is_open and not incident.is_open:
+            continue
+        if (
+            previous is not None
+            and previous.statement(incident.id).facts_fingerprint()
+            != current.statement(incident.id).facts_fingerprint()
+        ):
+            out.append((before, incident))
+    return out
+
+
+def places_of(feed: Feed, incident: Incident) -> set[Place]:
+    """Where a subscriber hears of `incident`: its services, areas (and those below), postcodes."""
+    children: dict[str, list[str]] = defaultdict(list)
+    for area in feed.areas:
+        if area.parent is not None:
+            children[area.parent].append(area.id)
+    areas: set[str] = set()
+    stack = list(incident.areas)
+    while stack:
+        area_id = stack.pop()
+        if area_id not in areas:
+            areas.add(area_id)
+            stack.extend(children.get(area_id, ()))
+    places = {Place.service(s) for s in incident.services} | {Place.area(a) for a in areas}
+    for area in feed.areas:
+        if area.id in areas:
+            places.update(Place.postcode(normalize_postcode(p)) for p in area.postcodes)
+    return places
+
+
+def notification_text(
+    state: FeedState, incident: Incident, kind: str, locale: str, now: dt.datetime
+) -> str:
+    return f"{word(locale, kind)}\n\n{state.render(CHANNEL, incident, locale, now)}"
+
+
+def maker(
+    state: FeedState,
+    incident: Incident,
+    kind: str,
+    now: dt.datetime,
+    chat_limit: Limit | None = CHAT_LIMIT,
+) -> Callable[[Subscription], NewDelivery]:
+    """Builds each subscriber's delivery; the text is rendered once per locale."""
+    feed = state.feed
+    fingerprint = state.statement(incident.id).facts_fingerprint()
+    payloads: dict[str, str] = {}
+
+    def make(subscription: Subscription) -> NewDelivery:
+        locale = locale_for(feed, subscription.locale)
+        payload = payloads.get(locale)
+        if payload is None:
+            text = notification_text(state, incident, kind, locale, now)
+            payload = json.dumps(
+                {"kind": "notice", "text": text, "buttons": []}, ensure_ascii=False
+            )
+            payloads[locale] = payload
+        return NewDelivery(
+            revision=state.revision.number,
+            incident_id=incident.id,
+            channel=CHANNEL,
+            target=subscription.address,
+            status=incident.status.value,
+            fingerprint=fingerprint,
+            payload=payload,
+            target_limit=chat_limit,
+        )
+
+    return make
+
+
+async def queue_changes(
+    store: SubscriptionStore,
+    previous: FeedState | None,
+    current: FeedState,
+    now: dt.datetime,
+    *,
+    chat_limit: Limit | None = CHAT_LIMIT,
+) -> int:
+    """Queue the notifications `current` owes; safe to run any number of times."""
+    queued = 0
+    for before, incident in changed(previous, current):
+        places = places_of(current.feed, incident)
+        if before is not None and previous is not None:
+            places |= places_of(previous.feed, before)
+        kind = kind_of_change(before, incident)
+        queued += await store.queue_notifications(
+            CHANNEL,
+            incident.id,
+            revision=current.revision.number,
+            make=maker(current, incident, kind, now, chat_limit),
+            places=sorted(places),
+        )
+    if queued:
+        log.info("revision %d: %d customer notifications queued", current.revision.number, queued)
+    return queued
+
+
+class NotifyOnRevision:
+    """A `FeedService` listener: each adopted revision's changes queued for subscribers."""
+
+    def __init__(
+        self,
+        store: Store,
+        service: FeedService,
+        wake: Callable[[], None],
+        *,
+        chat_limits: bool = True,
+    ) -> None:
+        self.store = store
+        self.service = service
+        self.wake = wake
+        self.chat_limit = CHAT_LIMIT if chat_limits else None
+        self._last: FeedState | None = None
+
+    async def previous(self, current: FeedState) -> FeedState | None:
+        """The revision before `current` (kept from the last call, else read from the store)."""
+        number = current.revision.number - 1
+        if self._last is not None and self._last.revision.number == number:
+            return self._last
+        record = await self.store.get_revision(number) if number > 0 else None
+        if record is None:
+            return None
+        registry = self.service.registry
+        try:
+            loaded = parse_feed(record.document, f"revision {number}", registry)
+        except FeedError:  # valid under older rules only: everything counts as new
+            return None
+        return FeedState.build(loaded, record, registry.renderers)
+
+    async def __call__(self, current: FeedState) -> None:
+        previous = await self.previous(current)
+        self._last = current
+        if await queue_changes(
+            self.store, previous, current, self.service.clock(), chat_limit=self.chat_limit
+        ):
+            self.wake()

@@ -93,6 +93,41 @@ class Channel:
         """`details` as lines of text (the audit's table, the console)."""
         return []
 
+    def admin_paths(self) -> dict[str, Any]:
+        """The OpenAPI description of the admin routes this channel adds under `/api/v1`
+        (paths relative to it), for `/api/v1/openapi.yaml`."""
+        return {}
+
+    def console_pages(self) -> list[tuple[str, str]]:
+        """(path, label) of this channel's own console pages, linked from `/console`."""
+        return []
+
+
+_OBJECT = {"type": "object"}
+
+
+def admin_op(
+    summary: str, *, body: type[BaseModel] | None = None, status: str = "200"
+) -> dict[str, Any]:
+    """One admin operation as OpenAPI describes it (JSON in and out, the bearer token)."""
+    op: dict[str, Any] = {
+        "summary": summary,
+        "security": [{"bearer": []}],
+        "responses": {
+            status: {
+                "description": "OK",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            "401": {"description": "no or wrong admin token"},
+        },
+    }
+    if body is not None:
+        op["requestBody"] = {"content": {"application/json": {"schema": body.model_json_schema()}}}
+        op["responses"]["422"] = {
+            "description": "refused: bad input, or the claims lint's findings"
+        }
+    return op
+
 
 def options_of(feed: Feed, name: str, model: type[OptionsT]) -> OptionsT:
     """The typed options of channel `name` in `feed` (the model's defaults if it has none)."""

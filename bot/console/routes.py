@@ -33,6 +33,7 @@ from bot.feed.changes import (
 from bot.feed.models import Edge, Kind, Severity, Status
 from bot.feed.yamlsource import FeedError
 from bot.http.keys import CHANNELS, DETAILS, SERVICE, SETTINGS
+from bot.registry import default_registry
 
 if TYPE_CHECKING:
     from bot.state import FeedState
@@ -148,6 +149,7 @@ async def _dashboard(
         channels=[r.as_json() for r in rows],
         warnings=_warnings(state, now),
         coming=_coming(state, now),
+        pages=[page for ch in default_registry().channels for page in ch.console_pages()],
         channel_details={
             name: lines for name, (_, lines) in (await request.app[DETAILS]()).items()
         },

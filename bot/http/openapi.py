@@ -146,6 +146,16 @@ def _extra_schemas() -> dict[str, Any]:
     }
 
 
+def _channel_paths() -> dict[str, Any]:
+    """What each channel adds to the admin API (its mentions, acks, hand-offs…)."""
+    from bot.registry import default_registry  # the channels, asked for at start
+
+    paths: dict[str, Any] = {}
+    for channel in default_registry().channels:
+        paths.update(channel.admin_paths())
+    return paths
+
+
 def build_openapi() -> dict[str, Any]:
     _, defs = models_json_schema(
         [
@@ -254,6 +264,7 @@ def build_openapi() -> dict[str, Any]:
                 }
             },
             **lint.openapi_paths(),
+            **_channel_paths(),
         },
     }
 

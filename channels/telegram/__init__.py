@@ -13,12 +13,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from aiohttp import web
 from pydantic import BaseModel, Field, SecretStr
 
-from bot.channel import Channel, ChannelContext, missing, options_of
+from bot.channel import Channel, ChannelContext, admin_op, missing, options_of
 from bot.delivery.adapter import ChannelAdapter
 from bot.delivery.model import Limit
 from bot.feed.models import ChannelOptions
@@ -66,6 +66,17 @@ class StaffOptions(ChannelOptions):
 
 
 class StaffChannel(Channel):
+    def admin_paths(self) -> dict[str, Any]:
+        incident = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+        return {
+            "/incidents/{id}/acks": {
+                "get": {
+                    **admin_op("Who acknowledged the incident's staff alerts, group by group"),
+                    "parameters": [incident],
+                }
+            }
+        }
+
     name: ClassVar[str] = "staff"
     title: ClassVar[str] = "staff alerts (Telegram)"
     description: ClassVar[str] = "Alerts to the staff groups' Telegram chats."
@@ -171,6 +182,36 @@ class StaffChannel(Channel):
 
 
 class CustomerChannel(Channel):
+    def admin_paths(self) -> dict[str, Any]:
+        from channels.telegram.customer_handoff import ReplyRequest
+
+        chat = {"name": "chat", "in": "path", "required": True, "schema": {"type": "string"}}
+        return {
+            "/subscriptions/summary": {
+                "get": admin_op("Subscribers by place (no personal data) and open hand-offs")
+            },
+            "/customer/handoffs": {"get": admin_op("Customers waiting for a person")},
+            "/customer/handoffs/{chat}": {
+                "get": {**admin_op("One hand-off's conversation"), "parameters": [chat]}
+            },
+            "/customer/handoffs/{chat}/reply": {
+                "post": {
+                    **admin_op(
+                        "Reply through the bot (checked by the claims lint)",
+                        body=ReplyRequest,
+                        status="202",
+                    ),
+                    "parameters": [chat],
+                }
+            },
+            "/customer/handoffs/{chat}/close": {
+                "post": {**admin_op("Close a hand-off"), "parameters": [chat]}
+            },
+        }
+
+    def console_pages(self) -> list[tuple[str, str]]:
+        return [("/console/customer", "Customer hand-offs")]
+
     name: ClassVar[str] = "customer"
     title: ClassVar[str] = "customer bot (Telegram)"
     description: ClassVar[str] = "The Telegram bot customers ask."

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from aiohttp import web
 from pydantic import BaseModel
 
-from bot.channel import Channel, ChannelContext, missing, options_of
+from bot.channel import Channel, ChannelContext, admin_op, missing, options_of
 from bot.delivery.adapter import ChannelAdapter
 from bot.render.renderer import ChannelRenderer
 from bot.scheduler import Scheduler
@@ -36,6 +36,34 @@ class XChannel(Channel):
     name: ClassVar[str] = "x"
     title: ClassVar[str] = "X"
     description: ClassVar[str] = "Posts and replies on X."
+
+    def admin_paths(self) -> dict[str, Any]:
+        from channels.x.routes import ReplyRequest
+
+        mention = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+        return {
+            "/x/mentions": {
+                "get": admin_op("Mentions, newest first, with matched incidents and drafts")
+            },
+            "/x/mentions/{id}/reply": {
+                "post": {
+                    **admin_op(
+                        "Reply to a mention (the draft, or a checked text)", body=ReplyRequest
+                    ),
+                    "parameters": [mention],
+                }
+            },
+            "/x/mentions/{id}/dismiss": {
+                "post": {
+                    **admin_op("Mark a mention as not about an incident"),
+                    "parameters": [mention],
+                }
+            },
+        }
+
+    def console_pages(self) -> list[tuple[str, str]]:
+        return [("/console/x", "X mentions")]
+
     renderer: ClassVar[ChannelRenderer | None] = XRenderer()
     options_model: ClassVar[type[BaseModel]] = XOptions
     settings_model: ClassVar[type[EnvSection] | None] = XSettings

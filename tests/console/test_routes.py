@@ -178,3 +178,10 @@ async def test_the_console_lists_the_promises_coming_up(client: Client) -> None:
     assert coming.index("next update overdue") < coming.index("eta passed")
     assert "Tue 24 Nov 14:30" in coming and "the update is late" in coming
     assert "maintenance started" in coming
+
+
+async def test_the_console_links_each_channels_own_pages(client: Client) -> None:
+    response = await client.get("/console", headers={"Authorization": f"Bearer {TOKEN}"})
+    page = await response.text()
+    assert '<a href="/console/x">X mentions</a>' in page
+    assert '<a href="/console/customer">Customer hand-offs</a>' in page

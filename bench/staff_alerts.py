@@ -10,7 +10,7 @@ time is Unavoz's. Phases, each on a fresh database:
 - Telegram's limits on (30/s per bot, 20/min per group): the same, and the most messages
   the stand-in saw in any second / any minute per group (they must hold).
 
-    .venv/bin/python bench/telegram.py [--groups 200] [--repeat 3]
+    .venv/bin/python bench/staff_alerts.py [--groups 200] [--repeat 3]
 """
 
 from __future__ import annotations

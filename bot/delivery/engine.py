@@ -24,6 +24,7 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from bot import metrics
 from bot.delivery.adapter import ChannelAdapter
@@ -58,7 +59,7 @@ class Backoff:
 class Verdict:
     """What an attempt that did not get through means for its delivery."""
 
-    result: str  # as the metric counts it: "retry", "retry_later" or "failed"
+    result: Literal["retry", "retry_later", "failed"]  # as the metric counts it
     retry_in: float = 0.0  # seconds from now; retries only
     error: str = ""
     bug: bool = False  # not a DeliveryError: a bug, worth its traceback in the log
@@ -77,7 +78,7 @@ class Verdict:
 
 
 def judge(error: Exception, attempts: int, backoff: Backoff) -> Verdict:
-    """What `error`, raised sending a delivery tried `attempts` times before, means for it.
+    """What `error`, raised on a delivery's `attempts`-th attempt (this one included), means.
 
     The channel's own word on when to come back comes first; a refusal for good is not
     retried; anything else is tried again after a backoff.
@@ -384,7 +385,7 @@ class ChannelWorker:
             return
         if self.pipe.in_flight:
             await self.await_answers()
-        elif not self.finished:  # (if some are, the next turn records them)
+        elif not self.finished:  # else the next turn claims, recording them
             await self.idle()
 
     async def claim(self, count: int) -> bool:

@@ -1,11 +1,16 @@
 """The delivery engine: drains the outbox through the channels, within their limits, retrying.
 
-Per channel, a few workers each claim a batch (one delivery per target, oldest
-first, so a target hears every change in order), send it concurrently, and
-record every outcome in one transaction. Limits are enforced twice: when
-claiming, counted in the store so every instance shares one budget; and again
-around each request, each slot held until the answer is in, so latency jitter
+Per channel, a few workers each keep a pipe of claimed deliveries (one per target,
+oldest first, so a target hears every change in order), send them concurrently, and
+record the outcomes in the transaction of their next claim. Limits are enforced
+twice: when claiming, counted in the store so every instance shares one budget; and
+again around each request, each slot held until the answer is in, so latency jitter
 never pushes the receiver's window over its ceiling.
+
+The parts: `Backoff` (when to try again), `judge` (what an adapter's exception means
+for its delivery), `SlidingWindow` (a ceiling, per request), `Pipe` (when a worker
+claims and how many), `ChannelWorker` (one worker's claims, senders and outcomes) and
+`DeliveryEngine`, which runs the workers of every channel.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from bot import metrics
 from bot.delivery.adapter import ChannelAdapter
@@ -30,7 +36,6 @@ from bot.delivery.model import (
     Outcome,
     PermanentError,
     RetryLater,
-    TransientError,
 )
 from bot.store import OutboxStore
 from bot.tasks import first_of, settle
@@ -48,6 +53,43 @@ class Backoff:
     def delay(self, attempts: int, rng: Callable[[], float] = random.random) -> float:
         ceiling: float = min(self.cap, self.base * 2.0 ** max(attempts - 1, 0))
         return ceiling / 2 + ceiling / 2 * float(rng())
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What an attempt that did not get through means for its delivery."""
+
+    result: Literal["retry", "retry_later", "failed"]  # as the metric counts it
+    retry_in: float = 0.0  # seconds from now; retries only
+    error: str = ""
+    bug: bool = False  # not a DeliveryError: a bug, worth its traceback in the log
+
+    @classmethod
+    def crashed(cls, error: Exception, attempts: int, backoff: Backoff) -> Verdict:
+        """A bug, an adapter's or ours: it must not lose the delivery, so it is tried again."""
+        return cls("retry", backoff.delay(attempts), repr(error), bug=True)
+
+    def outcome(self, delivery: Delivery, now: float) -> Outcome:
+        if self.result == "failed":
+            return Outcome(delivery, DeliveryState.FAILED, error=self.error)
+        return Outcome(
+            delivery, DeliveryState.PENDING, error=self.error, retry_at=now + self.retry_in
+        )
+
+
+def judge(error: Exception, attempts: int, backoff: Backoff) -> Verdict:
+    """What `error`, raised on a delivery's `attempts`-th attempt (this one included), means.
+
+    The channel's own word on when to come back comes first; a refusal for good is not
+    retried; anything else is tried again after a backoff.
+    """
+    if isinstance(error, RetryLater):
+        return Verdict("retry_later", error.after, str(error))
+    if isinstance(error, PermanentError):
+        return Verdict("failed", error=str(error))
+    if isinstance(error, DeliveryError):  # a TransientError, or an adapter's own kind
+        return Verdict("retry", backoff.delay(attempts), str(error))
+    return Verdict.crashed(error, attempts, backoff)
 
 
 class SlidingWindow:
@@ -116,7 +158,33 @@ class SlidingWindow:
             self.release()
 
 
+@dataclass(slots=True)
+class Pipe:
+    """How many deliveries one worker holds claimed, and so when it claims again, and how many.
+
+    It claims while half of them are still to send or on their way, so the requests never
+    wait for the database; and as soon as a quarter of them have finished, because a
+    target's next message can only be claimed once the one before it is recorded. After
+    a claim that found nothing, only the latter, until something changes (`starved`).
+    """
+
+    most: int  # held at a time, at most (`DeliveryEngine.in_flight_cap`)
+    in_flight: int = 0  # claimed and not finished: waiting for a sender or on their way
+    starved: bool = False  # the last claim found nothing
+
+    def to_claim(self, finished: int) -> int:
+        """How many to claim now, `finished` outcomes waiting to be recorded (0: not now)."""
+        low_water = self.most // 2
+        enough = finished >= max(1, low_water // 2) or (finished > 0 and not self.in_flight)
+        low = self.in_flight <= low_water and not self.starved
+        if (low or enough) and self.in_flight < self.most:
+            return self.most - self.in_flight
+        return 0
+
+
 class DeliveryEngine:
+    """Runs `workers` workers per channel; holds what they share: store, windows, metrics."""
+
     def __init__(
         self,
         store: OutboxStore,
@@ -162,7 +230,9 @@ class DeliveryEngine:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; in-flight batches finish and are recorded first."""
         tasks = [
-            asyncio.create_task(self._worker(adapter, stop), name=f"deliver-{name}-{n}")
+            asyncio.create_task(
+                ChannelWorker(self, adapter, stop).run(), name=f"deliver-{name}-{n}"
+            )
             for name, adapter in self.adapters.items()
             for n in range(self.workers)
         ]
@@ -210,126 +280,6 @@ class DeliveryEngine:
             cap = min(cap, int(window_share))
         return max(1, cap)
 
-    async def _worker(self, adapter: ChannelAdapter, stop: asyncio.Event) -> None:
-        """Keep up to `in_flight_cap` deliveries claimed, `adapter.concurrency` on their way.
-
-        The worker claims again (recording what has finished in the same transaction)
-        while half of its deliveries are still to send or on their way, so the requests
-        never wait for the database; and as soon as a quarter has finished, because a
-        target's next message can only be claimed once the one before it is recorded.
-        A fixed set of senders takes the claimed deliveries in order: no task and no
-        semaphore per delivery.
-        """
-        wake = self._wake[adapter.name]
-        most = self.in_flight_cap(adapter)
-        low_water = most // 2
-        waiting: deque[Delivery] = deque()  # claimed, not yet on their way
-        in_flight = 0  # claimed and not finished: waiting or on their way
-        finished: list[Outcome] = []  # sent, retried or failed: not yet recorded
-        arrived = asyncio.Event()  # an outcome was added to `finished`
-        claimed_more = asyncio.Event()  # deliveries were added to `waiting` (or: stopping)
-        draining = False  # stopping: the senders end once `waiting` is empty
-        starved = False  # the last claim found nothing: claim again once something changed
-
-        async def sender() -> None:
-            nonlocal in_flight
-            while True:
-                while not waiting:
-                    if draining:
-                        return
-                    claimed_more.clear()
-                    await claimed_more.wait()
-                delivery = waiting.popleft()
-                try:
-                    outcome = await self._send(adapter, delivery)
-                except Exception as exc:  # a bug of ours: the delivery is tried again
-                    log.exception("sending %s delivery %d failed", adapter.name, delivery.id)
-                    retry_in = self.backoff.delay(delivery.attempts)
-                    outcome = self._outcome(delivery, "retry", retry_in=retry_in, error=repr(exc))
-                finally:
-                    in_flight -= 1
-                finished.append(outcome)
-                arrived.set()
-
-        senders = [
-            asyncio.create_task(sender(), name=f"send-{adapter.name}-{n}")
-            for n in range(max(1, min(adapter.concurrency, most)))
-        ]
-        try:
-            while not stop.is_set():
-                # Claim when the pipe runs low (unless the last claim came back empty), or
-                # once enough have finished: recorded, their targets' next messages may go.
-                enough = len(finished) >= max(1, low_water // 2) or (finished and not in_flight)
-                low = in_flight <= low_water and not starved
-                if (low or enough) and in_flight < most:
-                    batch, finished = finished, []
-                    try:
-                        claimed = await asyncio.shield(
-                            self._claim(adapter, batch, most - in_flight)
-                        )
-                    except Exception:
-                        log.exception("claiming %s deliveries failed; trying again", adapter.name)
-                        finished = batch + finished
-                        await asyncio.sleep(self.poll)
-                        continue
-                    starved = not claimed
-                    if claimed:
-                        log.debug(
-                            "%s claimed %d %s deliveries",
-                            self.instance,
-                            len(claimed),
-                            adapter.name,
-                        )
-                        in_flight += len(claimed)
-                        waiting.extend(claimed)
-                        claimed_more.set()
-                        continue
-                if in_flight:
-                    # One wake-up per batch of answers, however many are on their way.
-                    if not arrived.is_set():
-                        try:
-                            async with asyncio.timeout(self.poll):
-                                await arrived.wait()
-                        except TimeoutError:
-                            starved = False  # a poll's time has passed: look again
-                    arrived.clear()
-                    continue
-                if finished:
-                    continue
-                wake.clear()
-                try:
-                    idle = await self._idle_wait(adapter)
-                except Exception:  # the store is down: it is asked again after a poll
-                    log.exception("asking when %s deliveries fall due failed", adapter.name)
-                    idle = self.poll
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(first_of(wake, stop), idle)
-                starved = False
-        finally:
-            # Stopping, what was claimed is sent; cancelled (or failing), what is on its way
-            # is cut off and what waits is abandoned to its lease. What has finished is
-            # recorded first, and again whatever ends meanwhile, even if the wait is cut
-            # short: a sent message must be known sent.
-            draining = True
-            if not stop.is_set():
-                waiting.clear()
-            claimed_more.set()
-            try:
-                if finished:
-                    batch, finished = finished, []
-                    await self._record(batch)
-            finally:
-                try:
-                    if not stop.is_set():
-                        for task in senders:
-                            task.cancel()
-                    for result in await asyncio.gather(*senders, return_exceptions=True):
-                        if isinstance(result, Exception):
-                            log.error("a %s sender failed", adapter.name, exc_info=result)
-                finally:
-                    if finished:
-                        await self._record(finished)
-
     async def _idle_wait(self, adapter: ChannelAdapter) -> float:
         """How long to sleep when nothing could be claimed.
 
@@ -368,34 +318,168 @@ class DeliveryEngine:
                     await adapter.deliver(delivery)
             else:
                 await adapter.deliver(delivery)
-        except RetryLater as exc:
-            return self._outcome(delivery, "retry_later", retry_in=exc.after, error=str(exc))
-        except PermanentError as exc:
-            log.warning("%s to %s failed for good: %s", adapter.name, delivery.target, exc)
-            return self._outcome(delivery, "failed", error=str(exc))
-        except (TransientError, DeliveryError) as exc:
-            delay = self.backoff.delay(delivery.attempts)
-            return self._outcome(delivery, "retry", retry_in=delay, error=str(exc))
-        except Exception as exc:  # a bug in an adapter must not lose the delivery
-            log.exception("%s adapter crashed on delivery %d", adapter.name, delivery.id)
-            delay = self.backoff.delay(delivery.attempts)
-            return self._outcome(delivery, "retry", retry_in=delay, error=repr(exc))
+        except Exception as exc:
+            return self._not_sent(adapter, delivery, exc)
         self._seconds[adapter.name].observe(time.perf_counter() - started)
-        return self._outcome(delivery, "sent")
+        return self._sent(delivery)
 
-    def _outcome(
-        self,
-        delivery: Delivery,
-        result: str,
-        *,
-        retry_in: float = 0.0,
-        error: str | None = None,
-    ) -> Outcome:
-        self._counted[(delivery.channel, result)].inc()
-        now = time.time()
-        if result == "sent":
-            self.sent += 1
-            return Outcome(delivery, DeliveryState.SENT, sent_at=now)
-        if result == "failed":
-            return Outcome(delivery, DeliveryState.FAILED, error=error)
-        return Outcome(delivery, DeliveryState.PENDING, error=error, retry_at=now + retry_in)
+    def _sent(self, delivery: Delivery) -> Outcome:
+        self._counted[(delivery.channel, "sent")].inc()
+        self.sent += 1
+        return Outcome(delivery, DeliveryState.SENT, sent_at=time.time())
+
+    def _not_sent(self, adapter: ChannelAdapter, delivery: Delivery, error: Exception) -> Outcome:
+        """The outcome of an attempt on which the adapter raised `error`."""
+        verdict = judge(error, delivery.attempts, self.backoff)
+        if verdict.bug:
+            log.error(
+                "%s adapter crashed on delivery %d", adapter.name, delivery.id, exc_info=error
+            )
+        elif verdict.result == "failed":
+            log.warning("%s to %s failed for good: %s", adapter.name, delivery.target, error)
+        return self._judged(delivery, verdict)
+
+    def _judged(self, delivery: Delivery, verdict: Verdict) -> Outcome:
+        self._counted[(delivery.channel, verdict.result)].inc()
+        return verdict.outcome(delivery, time.time())
+
+
+class ChannelWorker:
+    """One of a channel's workers: what it holds claimed, its senders, what they finished.
+
+    It keeps up to `Pipe.most` deliveries claimed and `adapter.concurrency` of them on
+    their way, recording what has finished in the transaction of its next claim. A fixed
+    set of senders takes the claimed deliveries in order: no task and no semaphore per
+    delivery.
+    """
+
+    def __init__(
+        self, engine: DeliveryEngine, adapter: ChannelAdapter, stop: asyncio.Event
+    ) -> None:
+        self.engine = engine
+        self.adapter = adapter
+        self.stop = stop
+        self.pipe = Pipe(engine.in_flight_cap(adapter))
+        self.waiting: deque[Delivery] = deque()  # claimed, not yet on their way
+        self.finished: list[Outcome] = []  # sent, retried or failed: not yet recorded
+        self.arrived = asyncio.Event()  # an outcome was added to `finished`
+        self.claimed_more = asyncio.Event()  # deliveries were added to `waiting` (or: stopping)
+        self.draining = False  # stopping: the senders end once `waiting` is empty
+
+    async def run(self) -> None:
+        """Claim, send and record until `stop` is set, then wind down."""
+        senders = [
+            asyncio.create_task(self.send(), name=f"send-{self.adapter.name}-{n}")
+            for n in range(max(1, min(self.adapter.concurrency, self.pipe.most)))
+        ]
+        try:
+            while not self.stop.is_set():
+                await self.step()
+        finally:
+            await self.wind_down(senders)
+
+    async def step(self) -> None:
+        """One turn: claim if the pipe wants more; else wait for answers, or for work."""
+        wanted = self.pipe.to_claim(len(self.finished))
+        if wanted and await self.claim(wanted):
+            return
+        if self.pipe.in_flight:
+            await self.await_answers()
+        elif not self.finished:  # else the next turn claims, recording them
+            await self.idle()
+
+    async def claim(self, count: int) -> bool:
+        """Record what has finished and claim up to `count` more, in one transaction.
+
+        True when the worker should look again at once: it claimed some, or the claim
+        failed (then after a poll, with what had finished kept for the next claim).
+        """
+        engine = self.engine
+        batch, self.finished = self.finished, []
+        try:
+            claimed = await asyncio.shield(engine._claim(self.adapter, batch, count))
+        except Exception:
+            log.exception("claiming %s deliveries failed; trying again", self.adapter.name)
+            self.finished = batch + self.finished
+            await asyncio.sleep(engine.poll)
+            return True
+        self.pipe.starved = not claimed
+        if not claimed:
+            return False
+        log.debug("%s claimed %d %s deliveries", engine.instance, len(claimed), self.adapter.name)
+        self.pipe.in_flight += len(claimed)
+        self.waiting.extend(claimed)
+        self.claimed_more.set()
+        return True
+
+    async def await_answers(self) -> None:
+        """Wait for outcomes: one wake-up per batch of answers, however many are on their way."""
+        if not self.arrived.is_set():
+            try:
+                async with asyncio.timeout(self.engine.poll):
+                    await self.arrived.wait()
+            except TimeoutError:
+                self.pipe.starved = False  # a poll's time has passed: look again
+        self.arrived.clear()
+
+    async def idle(self) -> None:
+        """Nothing held: sleep until woken, stopped, or a retry or a rate window falls due."""
+        wake = self.engine._wake[self.adapter.name]
+        wake.clear()
+        try:
+            idle = await self.engine._idle_wait(self.adapter)
+        except Exception:  # the store is down: it is asked again after a poll
+            log.exception("asking when %s deliveries fall due failed", self.adapter.name)
+            idle = self.engine.poll
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(first_of(wake, self.stop), idle)
+        self.pipe.starved = False
+
+    async def send(self) -> None:
+        """One sender: the claimed deliveries, in order, one at a time, until drained."""
+        engine, adapter, waiting = self.engine, self.adapter, self.waiting
+        while True:
+            while not waiting:
+                if self.draining:
+                    return
+                self.claimed_more.clear()
+                await self.claimed_more.wait()
+            delivery = waiting.popleft()
+            try:
+                outcome = await engine._send(adapter, delivery)
+            except Exception as exc:  # a bug of ours: the delivery is tried again
+                log.exception("sending %s delivery %d failed", adapter.name, delivery.id)
+                verdict = Verdict.crashed(exc, delivery.attempts, engine.backoff)
+                outcome = engine._judged(delivery, verdict)
+            finally:
+                self.pipe.in_flight -= 1
+            self.finished.append(outcome)
+            self.arrived.set()
+
+    async def wind_down(self, senders: list[asyncio.Task[None]]) -> None:
+        """End the senders and record what they finished.
+
+        Stopping, what was claimed is sent; cancelled (or failing), what is on its way is
+        cut off and what waits is abandoned to its lease. What has finished is recorded
+        first, and again whatever ends meanwhile, even if the wait is cut short: a sent
+        message must be known sent.
+        """
+        self.draining = True
+        if not self.stop.is_set():
+            self.waiting.clear()
+        self.claimed_more.set()
+        try:
+            if self.finished:
+                batch, self.finished = self.finished, []
+                await self.engine._record(batch)
+        finally:
+            try:
+                if not self.stop.is_set():
+                    for task in senders:
+                        task.cancel()
+                for result in await asyncio.gather(*senders, return_exceptions=True):
+                    if isinstance(result, Exception):
+                        log.error("a %s sender failed", self.adapter.name, exc_info=result)
+            finally:
+                if self.finished:
+                    await self.engine._record(self.finished)

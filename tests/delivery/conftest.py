@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from bot.store import Store, open_store
 from tests.standins.webhook import WebhookStandIn
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """An empty SQLite store of the test's own."""
+    async with open_store(f"sqlite:///{tmp_path}/unavoz.db") as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import itertools
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from bot.delivery.plan import Planner
 from bot.feed.changes import ResolveIncident, UpdateIncident
 from bot.feed.models import Status
 from bot.service import FeedService
-from bot.store import Store, StoreError, open_store
+from bot.store import Store, StoreError
 from channels.webhook import WebhookAdapter
 from tests.conftest import NOON
 from tests.delivery.conftest import many_incidents, with_webhooks
@@ -26,12 +25,6 @@ from tests.standins.webhook import WebhookStandIn
 
 pytestmark = pytest.mark.timeout(60)
 FAST = Backoff(base=0.05, cap=0.2)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with open_store(f"sqlite:///{tmp_path}/unavoz.db") as opened:
-        yield opened
 
 
 def make(

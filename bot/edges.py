@@ -38,6 +38,7 @@ class DueEdge:
 WHAT_HAPPENS = {
     Edge.NEXT_UPDATE_OVERDUE: "every channel says the update is late; operations are alerted",
     Edge.ETA_PASSED: "every channel says the expected fix time passed; a new ETA is asked for",
+    Edge.MAINTENANCE_REMINDER: "every channel reminds of the maintenance about to start",
     Edge.MAINTENANCE_STARTED: "the maintenance moves to in progress on every channel",
     Edge.MAINTENANCE_ENDED: "the maintenance is completed (resolved) on every channel",
 }
@@ -47,8 +48,9 @@ def _told(incident: Incident, edge: Edge, at: dt.datetime) -> bool:
     return any(u.edge is edge and u.about == at for u in incident.updates)
 
 
-def edges_of(incident: Incident) -> list[DueEdge]:
-    """The edges of one incident still to tell (whatever their time)."""
+def edges_of(incident: Incident, reminders: Sequence[dt.timedelta] = ()) -> list[DueEdge]:
+    """The edges of one incident still to tell (whatever their time); `reminders`: how long
+    before a maintenance window every channel reminds of it."""
     if incident.status is Status.RESOLVED:
         return []
     found: list[DueEdge] = []
@@ -59,7 +61,13 @@ def edges_of(incident: Incident) -> list[DueEdge]:
 
     if incident.kind is Kind.MAINTENANCE and incident.maintenance is not None:
         if incident.status is Status.SCHEDULED:
-            add(incident.maintenance.starts_at, Edge.MAINTENANCE_STARTED)
+            starts = incident.maintenance.starts_at
+            for lead in reminders:
+                # Only a reminder the announcement came before: one announced an hour
+                # ahead is not reminded of a day ahead.
+                if starts - lead > incident.started_at:
+                    add(starts - lead, Edge.MAINTENANCE_REMINDER)
+            add(starts, Edge.MAINTENANCE_STARTED)
         add(incident.maintenance.ends_at, Edge.MAINTENANCE_ENDED)
     else:
         add(incident.eta, Edge.ETA_PASSED)
@@ -69,13 +77,8 @@ def edges_of(incident: Incident) -> list[DueEdge]:
 
 def pending_edges(feed: Feed) -> list[DueEdge]:
     """Every edge of the feed not told yet, soonest first."""
-    return sorted(edge for incident in feed.incidents for edge in edges_of(incident))
-
-
-def still_due(incident: Incident, edge: DueEdge) -> bool:
-    """Whether `edge` still stands in `incident` as it is now (an operator may have moved
-    the ETA or the status since it was planned: then the edge lapses, the operator wins)."""
-    return edge in edges_of(incident)
+    reminders = feed.organization.maintenance_reminders
+    return sorted(edge for i in feed.incidents for edge in edges_of(i, reminders))
 
 
 def due_now(edges: Sequence[DueEdge], now: dt.datetime) -> list[DueEdge]:

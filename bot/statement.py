@@ -69,6 +69,9 @@ class Statement:
     # The scheduler has told that the ETA / the next update's time passed (`Edge` entries).
     eta_passed: bool = False
     next_update_overdue: bool = False
+    # How many reminders of a maintenance about to start the scheduler told (each one is
+    # a change every channel tells).
+    reminders: int = 0
 
     @property
     def is_open(self) -> bool:
@@ -106,6 +109,7 @@ class Statement:
             "services": self.service_ids,
             "eta_passed": self.eta_passed,
             "next_update_overdue": self.next_update_overdue,
+            "reminders": self.reminders,
         }
         blob = json.dumps(facts, sort_keys=True, ensure_ascii=False).encode("utf-8")
         return hashlib.sha256(blob).hexdigest()[:16]
@@ -213,6 +217,7 @@ def build_statement(
         timezone=org.tz,
         eta_passed=_told(incident, Edge.ETA_PASSED, incident.eta),
         next_update_overdue=_told(incident, Edge.NEXT_UPDATE_OVERDUE, incident.next_update_by),
+        reminders=sum(1 for u in incident.updates if u.edge is Edge.MAINTENANCE_REMINDER),
     )
 
 

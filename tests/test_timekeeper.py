@@ -29,6 +29,7 @@ ETA = dt.datetime(2026, 11, 24, 18, 0, tzinfo=MADRID)
 WINDOW_START = dt.datetime(2026, 11, 25, 0, 0, tzinfo=MADRID)
 WINDOW_END = dt.datetime(2026, 11, 25, 4, 0, tzinfo=MADRID)
 SECOND = dt.timedelta(seconds=1)
+HOUR = dt.timedelta(hours=1)
 
 
 @pytest.fixture
@@ -251,3 +252,46 @@ async def test_a_clock_jumping_back_never_sticks_the_scheduler(
     entries = timeline(feed_file, "permits-down")
     told, before = (dt.datetime.fromisoformat(str(e["at"])) for e in (entries[-1], entries[-2]))
     assert told >= before  # the timeline stays in order: the feed stays valid
+
+
+@pytest.fixture
+def announced_feed(feed_file: Path) -> Path:
+    """The fibre works announced two days ahead: a day-before and an hour-before reminder."""
+    text = feed_file.read_text("utf-8").replace(
+        "    started_at: 2026-11-25T00:00:00+01:00", "    started_at: 2026-11-23T09:00:00+01:00"
+    )
+    feed_file.write_text(text, "utf-8")
+    return feed_file
+
+
+async def test_a_maintenance_is_reminded_of_a_day_and_an_hour_before_once_each(
+    announced_feed: Path, store: Store, clock: FrozenClock
+) -> None:
+    service, keeper = await started(announced_feed, store, clock)
+    reminders = [e.at for e in keeper.upcoming() if e.edge is Edge.MAINTENANCE_REMINDER]
+    day_before, hour_before = WINDOW_START - dt.timedelta(hours=24), WINDOW_START - HOUR
+    assert reminders == [day_before, hour_before]
+    # At noon the day-before reminder is late (nothing ran at midnight): told at once.
+    assert [e.edge for e in await keeper.tell_due()] == [Edge.MAINTENANCE_REMINDER]
+    clock.set(hour_before + SECOND)
+    told = [e.edge for e in await keeper.tell_due()]
+    assert Edge.MAINTENANCE_REMINDER in told
+    state = service.state
+    works = state.feed.incident("fibre-works")
+    assert works is not None and works.status is Status.SCHEDULED  # still ahead: a reminder
+    assert state.statement("fibre-works", "es").reminders == 2
+    entry = timeline(announced_feed, "fibre-works")[-1]
+    assert entry["message"]["es"] == "El mantenimiento empieza mañana a las 0:00."
+    assert await keeper.tell_due() == []  # once each
+
+
+async def test_the_reminders_are_the_organizations_to_set(
+    announced_feed: Path, store: Store, clock: FrozenClock
+) -> None:
+    text = announced_feed.read_text("utf-8").replace(
+        "  locales: [es, en]", "  locales: [es, en]\n  maintenance_reminders: [PT2H]", 1
+    )
+    announced_feed.write_text(text, "utf-8")
+    _, keeper = await started(announced_feed, store, clock)
+    reminders = [e.at for e in keeper.upcoming() if e.edge is Edge.MAINTENANCE_REMINDER]
+    assert reminders == [WINDOW_START - dt.timedelta(hours=2)]

@@ -12,6 +12,7 @@ import io
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import yaml as pyyaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -32,6 +33,7 @@ from bot.feed.models import (
     TitleText,
     WorkaroundText,
 )
+from bot.render.when import say_when
 from bot.words import status_label, words
 
 # Texts per locale, e.g. {"es": "…", "en": "…"}: the feed's own types, with their length
@@ -578,6 +580,10 @@ def _resolve(
     )
 
 
+def _named(tz: dt.tzinfo) -> ZoneInfo:
+    return tz if isinstance(tz, ZoneInfo) else ZoneInfo("UTC")
+
+
 def _moment(value: Any) -> dt.datetime | None:
     if value is None:
         return None
@@ -602,15 +608,21 @@ def _tell_edge(
     if incident is None or incident.get("status") == Status.RESOLVED.value:
         return False
     window = incident.get("maintenance") or {}
-    field_value = {
-        Edge.NEXT_UPDATE_OVERDUE: incident.get("next_update_by"),
-        Edge.ETA_PASSED: incident.get("eta"),
-        Edge.MAINTENANCE_STARTED: window.get("starts_at"),
-        Edge.MAINTENANCE_ENDED: window.get("ends_at"),
-    }[told.edge]
-    if _moment(field_value) != told.at:
-        return False
+    starts = _moment(window.get("starts_at"))
     status = Status(str(incident.get("status")))
+    if told.edge is Edge.MAINTENANCE_REMINDER:
+        # A reminder stands while the window is ahead and not started by hand.
+        if starts is None or not told.at < starts or status is not Status.SCHEDULED:
+            return False
+    else:
+        field_value = {
+            Edge.NEXT_UPDATE_OVERDUE: incident.get("next_update_by"),
+            Edge.ETA_PASSED: incident.get("eta"),
+            Edge.MAINTENANCE_STARTED: window.get("starts_at"),
+            Edge.MAINTENANCE_ENDED: window.get("ends_at"),
+        }[told.edge]
+        if _moment(field_value) != told.at:
+            return False
     if told.edge is Edge.MAINTENANCE_STARTED and status is not Status.SCHEDULED:
         return False  # an operator started (or finished) it already: their change wins
     updates = incident.get("updates") or []
@@ -630,10 +642,19 @@ def _tell_edge(
             {locale: words(locale)("timeline.maintenance_ended") for locale in locales}
         )
     incident["status"] = status.value
+    if told.edge is Edge.MAINTENANCE_REMINDER and starts is not None:
+        message = {
+            locale: words(locale)(
+                "timeline.maintenance_reminder", when=say_when(starts, at, locale, _named(tz))
+            )
+            for locale in locales
+        }
+    else:
+        message = {locale: words(locale)(f"timeline.{told.edge.value}") for locale in locales}
     entry = _timeline_entry(
         at,
         status,
-        {locale: words(locale)(f"timeline.{told.edge.value}") for locale in locales},
+        message,
         author=author,
         tz=tz,
         locales=locales,

@@ -198,6 +198,12 @@ class Organization(_Model):
         description="The organization's apology: said in the phone's greeting, and by any "
         "incident that does not carry its own."
     )
+    maintenance_reminders: list[dt.timedelta] = Field(
+        default_factory=lambda: [dt.timedelta(hours=24), dt.timedelta(hours=1)],
+        max_length=5,
+        description="How long before a maintenance starts every channel reminds of it "
+        "(ISO 8601 durations, e.g. [PT24H, PT1H]; [] for none).",
+    )
     claims_lint: ClaimsLint | None = Field(
         default=None, description="Claims lint settings (which findings only warn)."
     )
@@ -252,6 +258,7 @@ class Edge(StrEnum):
 
     NEXT_UPDATE_OVERDUE = "next_update_overdue"  # `next_update_by` passed with no update
     ETA_PASSED = "eta_passed"  # the ETA passed unresolved
+    MAINTENANCE_REMINDER = "maintenance_reminder"  # a while before the window starts
     MAINTENANCE_STARTED = "maintenance_started"
     MAINTENANCE_ENDED = "maintenance_ended"
 

@@ -162,6 +162,13 @@ async def test_mysubscriptions_unsubscribe_and_forget(bot: Running) -> None:
     assert mine["text"] == "Le aviso de cambios en: 28012, fibra."
     [gone] = await ask(bot, ANA, "/unsubscribe fibra")
     assert gone["text"] == "No recibirá más avisos de fibra."
+    # The replies above are recorded before she asks to be forgotten (a reply still being
+    # recorded at that instant would leave its ledger row: a known gap, see the README).
+    for _ in range(200):
+        counts = await bot.app.store.delivery_counts()
+        if not counts.get("pending") and not counts.get("sending"):
+            break
+        await asyncio.sleep(0.02)
     [forgot] = await ask(bot, ANA, "/forget")
     assert forgot["text"].startswith("He borrado todo")
     assert await bot.app.store.subscriptions_of("customer", str(ANA)) == []

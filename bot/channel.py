@@ -102,6 +102,11 @@ class Channel:
         """(path, label) of this channel's own console pages, linked from `/console`."""
         return []
 
+    async def incident_lines(self, store: Store, incident_id: str) -> list[str]:
+        """What this channel knows of one incident for the console, in lines of text
+        (the staff channel: which groups acknowledged its alert and which did not)."""
+        return []
+
 
 _OBJECT = {"type": "object"}
 

@@ -128,6 +128,11 @@ async def _dashboard(
                 for channel in state.renderers
             },
             "told": told.get(incident.id, []),
+            "notes": [
+                line
+                for channel in default_registry().channels
+                for line in await channel.incident_lines(service.store, incident.id)
+            ],
         }
         # Open as told now: a maintenance whose window has ended is no longer listed.
         for incident in state.lookup.open_at(now)

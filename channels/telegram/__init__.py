@@ -26,6 +26,7 @@ from bot.inbound import Inbound
 from bot.render.renderer import ChannelRenderer
 from bot.scheduler import Scheduler
 from bot.settings import EnvSection, Settings, secret
+from bot.store import Store
 from channels.telegram.customer import CustomerRenderer
 from channels.telegram.limits import (
     BOT_LIMIT,
@@ -66,6 +67,20 @@ class StaffOptions(ChannelOptions):
 
 
 class StaffChannel(Channel):
+    async def incident_lines(self, store: Store, incident_id: str) -> list[str]:
+        from channels.telegram.acks import summary
+
+        alerts = await store.latest_alerts(incident_id)
+        acks = await store.acks_for(incident_id)
+        lines = []
+        for group in summary(incident_id, alerts, acks)["groups"]:
+            if group["acknowledged"]:
+                names = ", ".join(a["user_name"] or str(a["user_id"]) for a in group["by"])
+                lines.append(f"staff group {group['group']}: acknowledged by {names}")
+            else:
+                lines.append(f"staff group {group['group']}: NOT acknowledged")
+        return lines
+
     def admin_paths(self) -> dict[str, Any]:
         incident = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
         return {

@@ -193,10 +193,15 @@ async def test_the_acks_api_says_who_acknowledged_and_who_did_not(unavoz: Runnin
         assert (await client.get(path)).status == 401
         answer = await client.get(path, headers={"Authorization": "Bearer s3cret"})
         body = await answer.json()
+        # The console shows the same per incident: who acknowledged, who did not.
+        console = await client.get("/console", headers={"Authorization": "Bearer s3cret"})
+        page = await console.text()
     groups = {g["group"]: g for g in body["groups"]}
     assert groups["wardens-centro"]["acknowledged"]
     assert groups["wardens-centro"]["by"][0]["user_name"] == "Luis"
     assert not groups["operations"]["acknowledged"]
+    assert "<li>staff group wardens-centro: acknowledged by Luis</li>" in page
+    assert "<li>staff group operations: NOT acknowledged</li>" in page
 
 
 def test_the_start_up_line_says_off_polling_or_webhook() -> None:

@@ -10,21 +10,17 @@ routes private chats here (`route_of`).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from bot.delivery.adapter import ChannelAdapter, Target
-from bot.delivery.model import Delivery, Limit, PermanentError
+from bot.delivery.adapter import Target
+from bot.delivery.model import Delivery, PermanentError
 from bot.feed.models import Incident
-from bot.inbound import Dispatch
-from bot.store import Store
-from channels.telegram.bot_api import ChatUnreachable, TelegramBot, TokenRejected
-from channels.telegram.limits import BOT_LIMIT
-from channels.telegram.updates import UpdatePoller, secret_token, webhook_url
+from channels.telegram.adapter import TelegramAdapter
+from channels.telegram.bot_api import ChatUnreachable
 
 if TYPE_CHECKING:
     from bot.state import FeedState
@@ -32,51 +28,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class CustomerAdapter(ChannelAdapter):
+class CustomerAdapter(TelegramAdapter):
     name: ClassVar[str] = "customer"
-    concurrency: ClassVar[int] = 32
-    batch: ClassVar[int] = 256
-    unique_listener: ClassVar[bool] = True
+    title: ClassVar[str] = "customer bot (Telegram)"
+    token_variable: ClassVar[str] = "TELEGRAM_CUSTOMER_TOKEN"
 
-    def __init__(
-        self,
-        token: str,
-        api_url: str,
-        *,
-        webhook_base: str | None = None,
-        limits: Sequence[Limit] = (BOT_LIMIT,),
-        chat_limits: bool = True,
-        timeout: float = 10.0,
-        poll_timeout: float = 25.0,
-    ) -> None:
-        self.token = token
-        self.telegram = TelegramBot(token, api_url, timeout=timeout, poll_timeout=poll_timeout)
-        self.webhook_base = webhook_base
-        self.limits = tuple(limits)
-        self.chat_limits = chat_limits
-        self.shared = False  # the staff adapter's bot, and its poller
-        self._store: Store | None = None
-        self.clock: Callable[[], dt.datetime] = _utcnow
+    def __init__(self, token: str, api_url: str, **options: Any) -> None:
+        super().__init__(token, api_url, **options)
         self.blocked = 0  # chats that blocked the bot, their subscriptions ended
-
-    def attach(self, store: Store, clock: Callable[[], dt.datetime]) -> None:
-        self._store = store
-        self.clock = clock
-
-    def share(self, telegram: TelegramBot) -> None:
-        """Use the staff bot's client (same token): one Bot, one poller."""
-        self.telegram = telegram
-        self.shared = True
-
-    @property
-    def store(self) -> Store:
-        if self._store is None:
-            raise RuntimeError("the customer channel's store is not attached (Channel.setup)")
-        return self._store
 
     def targets(self, state: FeedState, incident: Incident) -> Sequence[Target]:
         return []  # subscribers are told by customer_notify, answers by the handlers
@@ -85,18 +44,6 @@ class CustomerAdapter(ChannelAdapter):
         self, state: FeedState, incident: Incident, target: Target, now: dt.datetime
     ) -> str:
         return ""
-
-    async def start(self) -> None:
-        if self.shared:
-            return  # the staff adapter starts and stops the shared client
-        try:
-            await self.telegram.start()
-        except TokenRejected as exc:
-            log.error("customer bot (Telegram): %s; set a valid TELEGRAM_CUSTOMER_TOKEN", exc)
-
-    async def stop(self) -> None:
-        if not self.shared:
-            await self.telegram.stop()
 
     async def deliver(self, delivery: Delivery) -> None:
         body = json.loads(delivery.payload)
@@ -117,15 +64,3 @@ class CustomerAdapter(ChannelAdapter):
             raise
         if body.get("kind") == "forget":  # /forget: its confirmation is out, the rest goes
             await self.store.forget(self.name, delivery.target)
-
-    async def listen(self, dispatch: Dispatch, stop: asyncio.Event) -> None:
-        if self.shared or self.telegram.rejected is not None:
-            await stop.wait()
-            return
-        if self.webhook_base:
-            url = webhook_url(self.webhook_base, self.name)
-            await self.telegram.set_webhook(url, secret_token(self.token))
-            log.info("customer bot: Telegram posts updates to %s", url)
-            await stop.wait()
-            return
-        await UpdatePoller(self.telegram, self.store, self.name, self.clock).run(dispatch, stop)

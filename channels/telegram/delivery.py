@@ -8,29 +8,24 @@ older alerts of its chat to say they are out of date).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from bot.delivery.adapter import ChannelAdapter, Target
-from bot.delivery.model import Delivery, Limit, PermanentError
+from bot.delivery.adapter import Target
+from bot.delivery.model import Delivery, PermanentError
 from bot.feed.models import Incident
-from bot.inbound import Dispatch
-from bot.store import AlertMessage, TelegramStore
+from bot.store import AlertMessage
 from channels.telegram import alerts
+from channels.telegram.adapter import TelegramAdapter
 from channels.telegram.bot_api import (
     Buttons,
     ChatMoved,
     ChatUnreachable,
-    TelegramBot,
-    TokenRejected,
 )
-from channels.telegram.limits import BOT_LIMIT
-from channels.telegram.updates import Route, UpdatePoller, secret_token, webhook_url
 
 if TYPE_CHECKING:
     from bot.state import FeedState
@@ -38,50 +33,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class StaffAdapter(ChannelAdapter):
+class StaffAdapter(TelegramAdapter):
     name: ClassVar[str] = "staff"
-    concurrency: ClassVar[int] = 32
-    batch: ClassVar[int] = 256
-    unique_listener: ClassVar[bool] = True
+    title: ClassVar[str] = "staff alerts (Telegram)"
+    token_variable: ClassVar[str] = "TELEGRAM_STAFF_TOKEN"
 
-    def __init__(
-        self,
-        token: str,
-        api_url: str,
-        *,
-        webhook_base: str | None = None,
-        limits: Sequence[Limit] = (BOT_LIMIT,),
-        chat_limits: bool = True,
-        timeout: float = 10.0,
-        poll_timeout: float = 25.0,
-    ) -> None:
-        self.token = token
-        self.telegram = TelegramBot(token, api_url, timeout=timeout, poll_timeout=poll_timeout)
-        self.webhook_base = webhook_base
-        self.limits = tuple(limits)
-        # Telegram's per-chat limits (1 a second, 20 a minute in a group), off only when every
-        # limit is (TELEGRAM_RATE=0/1: benchmarks and tests of conversations).
-        self.chat_limits = chat_limits
-        self._store: TelegramStore | None = None
-        self.clock: Callable[[], dt.datetime] = _utcnow
+    def __init__(self, token: str, api_url: str, **options: Any) -> None:
+        super().__init__(token, api_url, **options)
         self.moves: dict[str, str] = {}  # the feed's chat id → where it moved
-        # With the customer bot on the same token: which channel each update is for.
-        self.route: Route | None = None
-
-    def attach(self, store: TelegramStore, clock: Callable[[], dt.datetime]) -> None:
-        """Given at setup: where alerts are remembered, and the one clock."""
-        self._store = store
-        self.clock = clock
-
-    @property
-    def store(self) -> TelegramStore:
-        if self._store is None:
-            raise RuntimeError("the staff channel's store is not attached (Channel.setup)")
-        return self._store
 
     # What and to whom (pure) -------------------------------------------------------------
 
@@ -97,16 +56,9 @@ class StaffAdapter(ChannelAdapter):
     # Lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        try:
-            await self.telegram.start()
-        except TokenRejected as exc:
-            # A clear error, once; the rest of Unavoz runs on, and alerts wait in the outbox.
-            log.error("staff alerts (Telegram): %s; set a valid TELEGRAM_STAFF_TOKEN", exc)
+        await super().start()
         if self._store is not None:
             self.moves = await self._store.chat_moves()
-
-    async def stop(self) -> None:
-        await self.telegram.stop()
 
     # How (I/O) ---------------------------------------------------------------------------
 
@@ -181,19 +133,3 @@ class StaffAdapter(ChannelAdapter):
             await self.store.mark_superseded(
                 sent.target, [a.message_id for a in older], sent.message_id
             )
-
-    # Listening ---------------------------------------------------------------------------
-
-    async def listen(self, dispatch: Dispatch, stop: asyncio.Event) -> None:
-        if self.telegram.rejected is not None:
-            await stop.wait()
-            return
-        if self.webhook_base:
-            url = webhook_url(self.webhook_base, self.name)
-            await self.telegram.set_webhook(url, secret_token(self.token))
-            log.info("staff bot: Telegram posts updates to %s", url)
-            await stop.wait()
-            return
-        await UpdatePoller(self.telegram, self.store, self.name, self.clock, self.route).run(
-            dispatch, stop
-        )

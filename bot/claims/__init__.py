@@ -17,7 +17,7 @@ from bot.claims.lint import (
     facts_of,
     lint_reply,
 )
-from bot.claims.overrides import Override, override
+from bot.claims.overrides import Override, ReplyBlocked, gate_reply, override
 
 __all__ = [
     "KINDS",
@@ -27,7 +27,9 @@ __all__ = [
     "LintInputError",
     "LintResult",
     "Override",
+    "ReplyBlocked",
     "facts_of",
+    "gate_reply",
     "lint_reply",
     "override",
 ]

@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.channel import ChannelContext
-from bot.claims import LintInputError, lint_reply, override
+from bot.claims import ReplyBlocked, gate_reply
 from bot.console.routes import _derive, _signed_in, _token, html_response
 from bot.feed.models import Feed
 from bot.http.admin import error
@@ -119,30 +119,20 @@ class Handoffs(HandoffDesk):
                 postcode = place.value
         incident = incident_of(state.feed, handoff.places)
         try:
-            lint = lint_reply(
+            _, record = gate_reply(
                 text,
                 state.feed,
                 now,
+                author=author,
+                override_reason=override_reason,
                 incident=incident,
                 area=None if incident else area,
                 postcode=None if incident else postcode,
             )
-        except LintInputError as exc:
-            raise ReplyRefused(422, str(exc)) from exc
-        overridden = None
-        if not lint.ok:
-            if not override_reason:
-                raise ReplyRefused(
-                    422,
-                    "the reply contradicts the feed: correct it, or send it with an override"
-                    " and a reason",
-                    lint=lint.as_json(),
-                )
-            try:
-                record = override(lint, text, author=author, reason=override_reason, at=now)
-            except ValueError as exc:
-                raise ReplyRefused(422, str(exc), lint=lint.as_json()) from exc
-            overridden = json.dumps([f.as_json() for f in record.findings], ensure_ascii=False)
+        except ReplyBlocked as exc:
+            details = {"lint": exc.lint.as_json()} if exc.lint is not None else {}
+            raise ReplyRefused(422, str(exc), **details) from exc
+        overridden = record.findings_json() if record is not None else None
         said = Said(f"{word(handoff.locale, 'from_team')} {text}")
         number = len(handoff.messages)
         limit = CHAT_LIMIT if self.adapter is None or self.adapter.chat_limits else None

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.channel import options_of
-from bot.claims import LintInputError, LintResult, lint_reply, override
+from bot.claims import LintResult, ReplyBlocked, gate_reply, lint_reply
 from bot.delivery.model import NewDelivery
 from bot.inbound import Inbound, Mention
 from bot.service import FeedService
@@ -162,23 +162,18 @@ class Inbox:
         if incident is not None and state.feed.incident(incident) is None:
             incident = None
         try:
-            lint = lint_reply(text, state.feed, now, incident=incident)
-        except LintInputError as exc:
-            raise ReplyRefused(422, str(exc)) from exc
-        overridden = None
-        if not lint.ok:
-            if not override_reason:
-                raise ReplyRefused(
-                    422,
-                    "the reply contradicts the feed: correct it, or send it with an override"
-                    " and a reason",
-                    lint=lint.as_json(),
-                )
-            try:
-                record = override(lint, text, author=author, reason=override_reason, at=now)
-            except ValueError as exc:
-                raise ReplyRefused(422, str(exc), lint=lint.as_json()) from exc
-            overridden = json.dumps([f.as_json() for f in record.findings], ensure_ascii=False)
+            lint, record = gate_reply(
+                text,
+                state.feed,
+                now,
+                author=author,
+                override_reason=override_reason,
+                incident=incident,
+            )
+        except ReplyBlocked as exc:
+            details = {"lint": exc.lint.as_json()} if exc.lint is not None else {}
+            raise ReplyRefused(422, str(exc), **details) from exc
+        overridden = record.findings_json() if record is not None else None
         delivery = self._delivery(state, mention, text, target=f"mention:{post_id}", lint=lint)
         handled = await self.store.x_handle_mention(
             post_id,

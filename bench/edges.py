@@ -32,6 +32,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.feed_scale import HEADER
 from bot.clock import FrozenClock
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.plan import Planner
@@ -50,17 +51,7 @@ DAY_START = dt.datetime(2026, 11, 24, 0, 0, tzinfo=MADRID)
 def generate(incidents: int, hook: str, seed: int = 11) -> str:
     rng = random.Random(seed)
     lines = [
-        "version: 1",
-        "organization:",
-        "  name: {es: Ciudad de Prueba, en: Test City}",
-        "  timezone: Europe/Madrid",
-        "  locales: [es, en]",
-        "  default_locale: es",
-        "  status_page_url: https://estado.example.org/status",
-        "  human_contact:",
-        '    phone: "+34 910 000 010"',
-        "    hours: {es: de 8:00 a 20:00, en: 8 AM to 8 PM}",
-        "  apology: {es: Sentimos las molestias., en: We are sorry for the trouble.}",
+        *HEADER,
         "services:",
         "  - id: water",
         "    name: {es: agua, en: water}",

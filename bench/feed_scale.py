@@ -34,24 +34,27 @@ RENDERERS = default_registry().renderers
 STATUSES = ["investigating", "identified", "monitoring", "resolved"]
 
 
+# The start of every generated feed (the other benches' too): version and organization.
+HEADER = [
+    "version: 1",
+    "organization:",
+    "  name: {es: Ciudad de Prueba, en: Test City}",
+    "  timezone: Europe/Madrid",
+    "  locales: [es, en]",
+    "  default_locale: es",
+    "  status_page_url: https://estado.example.org/status",
+    "  human_contact:",
+    '    phone: "+34 910 000 010"',
+    "    hours: {es: de 8:00 a 20:00, en: 8 AM to 8 PM}",
+    "  apology: {es: Sentimos las molestias., en: We are sorry for the trouble.}",
+]
+
+
 def generate(incidents: int, areas: int, postcodes: int, seed: int = 7) -> str:
     """A feed in the shape operators write, with nested areas and bilingual texts."""
     rng = random.Random(seed)
     per_area = postcodes // areas
-    lines = [
-        "version: 1",
-        "organization:",
-        "  name: {es: Ciudad de Prueba, en: Test City}",
-        "  timezone: Europe/Madrid",
-        "  locales: [es, en]",
-        "  default_locale: es",
-        "  status_page_url: https://estado.example.org/status",
-        "  human_contact:",
-        '    phone: "+34 910 000 010"',
-        "    hours: {es: de 8:00 a 20:00, en: 8 AM to 8 PM}",
-        "  apology: {es: Sentimos las molestias., en: We are sorry for the trouble.}",
-        "services:",
-    ]
+    lines = [*HEADER, "services:"]
     for n in range(20):
         lines += [f"  - id: service-{n}", f"    name: {{es: Servicio {n}, en: Service {n}}}"]
     lines.append("areas:")

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from bot import metrics
 from bot.delivery import consistency
-from bot.feed.models import Status
+from bot.edges import overdue_promises
+from bot.feed.models import Edge
 from bot.scheduler import Scheduler
 from bot.service import FeedService
 
@@ -41,28 +42,12 @@ async def audit(service: FeedService, channels: Sequence[str], max_lag: float = 
 
 
 async def deadlines(service: FeedService) -> None:
-    """Customers were promised an update or a fix by a time: say loudly when it passed."""
+    """How many promised next updates are overdue now, for /metrics (the timekeeper says each
+    one loudly, once, when it falls due)."""
     if not service.has_state:
         return
-    now = service.clock()
-    overdue = 0
-    for incident in service.state.feed.incidents:
-        if incident.status is Status.RESOLVED:
-            continue
-        if incident.next_update_by is not None and incident.next_update_by < now:
-            overdue += 1
-            log.warning(
-                "incident %s: the next update was due at %s",
-                incident.id,
-                incident.next_update_by.isoformat(),
-            )
-        if incident.eta is not None and incident.eta < now:
-            log.warning(
-                "incident %s: its ETA (%s) has passed without resolution",
-                incident.id,
-                incident.eta.isoformat(),
-            )
-    metrics.OVERDUE_UPDATES.set(overdue)
+    overdue = overdue_promises(service.state.feed, service.clock())
+    metrics.OVERDUE_UPDATES.set(sum(1 for e in overdue if e.edge is Edge.NEXT_UPDATE_OVERDUE))
 
 
 def schedule_core_jobs(scheduler: Scheduler, service: FeedService, channels: Sequence[str]) -> None:

@@ -27,7 +27,7 @@ AUTHOR = "scheduler"
 class Timekeeper:
     def __init__(self, service: FeedService) -> None:
         self.service = service
-        self._edges: list[DueEdge] = []
+        self._edges: list[DueEdge] | None = None  # None until a revision is planned
         self._waiting_on_file: str | None = None  # the problem already logged
         service.subscribe(self._replan)
 
@@ -38,16 +38,21 @@ class Timekeeper:
         self._edges = pending_edges(state.feed)
 
     def upcoming(self) -> list[DueEdge]:
-        """Every edge still to tell, soonest first (`GET /api/v1/schedule`, the console)."""
-        if not self._edges and self.service.has_state:
+        """Every edge still to tell, soonest first."""
+        return list(self._planned())
+
+    def _planned(self) -> list[DueEdge]:
+        if self._edges is None:
+            if not self.service.has_state:
+                return []
             self._edges = pending_edges(self.service.state.feed)
-        return list(self._edges)
+        return self._edges
 
     async def tell_due(self) -> list[DueEdge]:
         """Tell every edge whose instant has come, in one revision; what was told."""
         if not self.service.has_state:
             return []
-        due = due_now(self.upcoming(), self.service.clock())
+        due = due_now(self._planned(), self.service.clock())  # looks at the head only
         if not due:
             return []
         change = TellEdges(

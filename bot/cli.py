@@ -393,6 +393,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    quiet_libraries(settings.log_level)
     try:
         asyncio.run(run_server(settings.model_copy(update=overrides)))
     except FeedError as error:
@@ -404,6 +405,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def quiet_libraries(level: str) -> None:
+    """Keep the libraries' per-request and per-run lines out of the log unless debugging.
+
+    At INFO, APScheduler logs every run of every job (the timekeeper's runs twice a
+    second) and httpx every Telegram request: our own lines say what happened.
+    """
+    if level.upper() != "DEBUG":
+        for name in ("apscheduler", "httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 # ---------------------------------------------------------------- parser

@@ -86,6 +86,7 @@ class Scheduler:
             "interval",
             seconds=spec.every,
             id=spec.id,
+            name=spec.id,
             next_run_time=dt.datetime.now(dt.UTC) if spec.at_start else None,
             max_instances=1,
             coalesce=True,

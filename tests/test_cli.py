@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -330,3 +331,23 @@ def test_audit_lists_every_channel_with_what_it_tells(
     for channel in ("ivr", "web", "x", "staff", "customer", "webhook"):
         assert re.search(rf"^{channel}\s", out, re.MULTILINE), (channel, out)
     assert "rendered on request" in out and "not set" in out
+
+
+@pytest.mark.parametrize(
+    ("level", "expected"), [("INFO", logging.WARNING), ("debug", logging.NOTSET)]
+)
+def test_run_keeps_library_chatter_out_of_the_log_unless_debugging(
+    level: str, expected: int
+) -> None:
+    from bot.cli import quiet_libraries
+
+    names = ("apscheduler", "httpx", "httpcore")
+    before = {name: logging.getLogger(name).level for name in names}
+    try:
+        for name in names:
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        quiet_libraries(level)
+        assert {logging.getLogger(name).level for name in names} == {expected}
+    finally:
+        for name, old in before.items():
+            logging.getLogger(name).setLevel(old)

@@ -851,12 +851,16 @@ class TelegramStandIn:
 
     async def _demo_press(self, request: web.Request) -> web.Response:
         body = await request.json()
+        chat_id, user = int(body["chat_id"]), None
+        if body.get("from") is not None:  # as for messages: who pressed, over the default
+            user = {**person(chat_id if chat_id > 0 else 424242), **body["from"]}
         try:
             update = self.press_button(
-                int(body["chat_id"]),
+                chat_id,
                 int(body["message_id"]),
                 body.get("data"),
                 text=body.get("text"),
+                user=user,
                 token=body.get("token"),
             )
         except LookupError as error:

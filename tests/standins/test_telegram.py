@@ -521,3 +521,16 @@ async def test_curl_can_queue_a_message_and_see_the_calls(
             messages = await answer.json()
     assert [call["method"] for call in calls] == ["getMe", "getUpdates", "sendMessage"]
     assert [m["text"] for m in messages[str(PRIVATE)]] == ["hola"]
+
+
+async def test_curl_can_press_a_button_as_someone(standin: TelegramStandIn, bot: Bot) -> None:
+    sent = await bot.send_message(GROUP, "alerta", reply_markup=ACK)
+    body = {"chat_id": GROUP, "message_id": sent.message_id, "from": {"first_name": "Marta"}}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{standin.url}/_standin/press", json=body) as answer,
+    ):
+        assert answer.status == 200
+    (update,) = await bot.get_updates()
+    assert update.callback_query is not None
+    assert update.callback_query.from_user.first_name == "Marta"

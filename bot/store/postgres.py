@@ -33,11 +33,11 @@ from bot.store.sql import (
     LEDGER_UPSERT,
     TARGET_WINDOW_MARGIN,
     SqlStore,
-    Tx,
     delivery_row,
     outcome_rows,
 )
 from bot.store.sqlite import migrations, statements
+from bot.store.tx import Tx
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
 from bot.delivery.model import (
     Delivery,
@@ -41,6 +41,7 @@ from bot.store.base import (
 from bot.store.sql_handoffs import HandoffSql
 from bot.store.sql_x import XSql
 from bot.store.telegram_sql import TelegramSql
+from bot.store.tx import Tx
 
 _REVISION_COLUMNS = "number, content_hash, author, source, created_at, document"
 _DELIVERY_COLUMNS = (
@@ -70,16 +71,6 @@ _QUEUE_OLDEST = (
 )
 # At most this often (and four times per lease) a claim looks for leases that expired.
 LEASE_CHECK_EVERY = 5.0
-
-
-class Tx(Protocol):
-    """The few operations the shared logic needs inside one transaction."""
-
-    async def execute(self, sql: str, *args: Any) -> None: ...
-
-    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
-
-    async def fetch(self, sql: str, *args: Any) -> list[Sequence[Any]]: ...
 
 
 def payload_hash(body: str) -> str:

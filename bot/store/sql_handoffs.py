@@ -9,10 +9,10 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from bot.store.base import Handoff, HandoffMessage
+from bot.store.tx import Tx
 
 if TYPE_CHECKING:
     from bot.delivery.model import NewDelivery
-    from bot.store.sql import Tx
 
 _HANDOFF = "chat_id, locale, places, state, opened_at, updated_at, closed_by"
 _MESSAGE = "id, chat_id, sender, author, text, at, reply_key, override_reason, overridden"

@@ -13,10 +13,10 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from bot.store.base import XMention, XPost, XThreadState
+from bot.store.tx import Tx
 
 if TYPE_CHECKING:
     from bot.delivery.model import NewDelivery
-    from bot.store.sql import Tx
 
 _POST_COLUMNS = "idempotency_key, thread, post_id, text, revision, posted_at"
 _MENTION_COLUMNS = (

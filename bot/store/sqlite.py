@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.store.base import StoreError
-from bot.store.sql import SqlStore, Tx
+from bot.store.sql import SqlStore
+from bot.store.tx import Tx
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from bot.store.base import Acknowledgement, AlertMessage, PendingEscalation
+from bot.store.tx import Tx
 
 if TYPE_CHECKING:
     from bot.delivery.model import NewDelivery
-    from bot.store.sql import Tx
 
 _ALERT_COLUMNS = (
     "target, message_id, chat_id, incident_id, revision, group_id, kind, delivery_key, text,"

@@ -14,7 +14,7 @@ from bot.delivery.model import DeliveryState, Limit, NewDelivery, Outcome
 from bot.store import Place, RevisionRecord, Store, Subscription, open_store
 from bot.store.base import Planner
 from bot.store.postgres import _CALL, PostgresStore, _call_arguments, numbered
-from bot.store.sql import Tx
+from bot.store.tx import Tx
 from tests.pg import fresh_postgres
 
 

@@ -179,6 +179,9 @@ def build_statement(
     # A fibre fault goes to the fibre desk, not the city switchboard (`human_contact`).
     contact = human_contact(feed, [incident])
     latest = incident.updates[-1] if incident.updates else None
+    # What a person last wrote: the scheduler's entries (a promise fell due) are told by
+    # the facts' own sentences ("the estimate has passed"), so repeating them would say it twice.
+    said = next((u for u in reversed(incident.updates) if u.edge is None), None)
     window = incident.maintenance
     return Statement(
         revision=revision,
@@ -207,7 +210,7 @@ def build_statement(
         apology=_apology(feed, incident, locale, incident.status),
         contact=_contact(contact, locale, default),
         staff_instructions=_text(incident.staff_instructions, locale, default),
-        latest_update=_text(latest.message, locale, default) if latest else None,
+        latest_update=_text(said.message, locale, default) if said else None,
         updated_at=latest.at if latest else incident.started_at,
         resolved_at=incident.resolved_at,
         resolution=_text(incident.resolution, locale, default),

@@ -62,12 +62,20 @@ class Planner:
                 for target in _once_each(adapter.targets(previous, before))
             }
         fingerprint = current.statement(incident.id).facts_fingerprint()
+        # A promise that fell due (a time edge) changes the facts but maybe not the words
+        # rendered now: at this moment the earlier revision, too, says the time has passed.
+        # What was sent said otherwise, so changed facts are told even in the same words.
+        facts_changed = (
+            previous is None
+            or before is None
+            or previous.statement(before.id).facts_fingerprint() != fingerprint
+        )
         out = []
         for target in _once_each(adapter.targets(current, incident)):
             if not incident.is_open and target.id not in told_before:
                 continue  # a new target is not told about incidents already over
             payload = adapter.payload(current, incident, target, now)
-            if told_before.get(target.id) == payload:
+            if told_before.get(target.id) == payload and not facts_changed:
                 continue
             out.append(
                 NewDelivery(

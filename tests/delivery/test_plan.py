@@ -7,11 +7,12 @@ from collections.abc import Sequence
 
 from bot.delivery.adapter import ChannelAdapter, Target
 from bot.delivery.plan import Planner
+from bot.feed.changes import EdgeToTell, TellEdges, apply_change
 from bot.feed.loader import LoadedFeed, parse_feed
-from bot.feed.models import Incident
+from bot.feed.models import Edge, Incident
 from bot.state import FeedState
 from bot.store import RevisionRecord
-from tests.conftest import NOON
+from tests.conftest import MADRID, NOON
 from tests.delivery.conftest import many_incidents
 
 
@@ -57,3 +58,24 @@ def test_a_change_outside_the_incidents_replans_them_all(small_text: str) -> Non
     adapter = Counting()
     Planner([adapter], lambda: NOON).plan(before, after)
     assert {"permits-down", "fibre-works"} <= set(adapter.looked)
+
+
+def test_a_promise_that_fell_due_is_told_though_the_words_now_match(small_text: str) -> None:
+    """At the edge both revisions, rendered now, say the update is late; the message sent
+    before said "next update at 14:30", so the edge's revision is still told."""
+    due = dt.datetime(2026, 11, 24, 14, 30, tzinfo=MADRID)
+    edge = EdgeToTell(incident="permits-down", edge=Edge.NEXT_UPDATE_OVERDUE, at=due)
+    told = apply_change(
+        small_text,
+        TellEdges(id="permits-down", edges=[edge]),
+        author="scheduler",
+        now=due + dt.timedelta(minutes=1),
+    )
+    before, after = state(parse_feed(small_text), 1), state(parse_feed(told), 2)
+    later = due + dt.timedelta(minutes=1)
+    permits = after.feed.incident("permits-down")
+    assert permits is not None
+    said_before = Counting().payload(before, permits, Target("t1"), later)
+    assert said_before == Counting().payload(after, permits, Target("t1"), later)
+    planned = Planner([Counting()], lambda: later).plan(before, after)
+    assert [d.incident_id for d in planned] == ["permits-down"]

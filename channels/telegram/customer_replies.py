@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from bot import conversation
 from bot.conversation import Place
 from bot.feed.models import Feed
+from bot.render.engine import join_names, with_article
+from bot.render.when import clock
 from bot.state import FeedState
 from bot.store import Place as StorePlace
 from bot.store import PlaceKind
@@ -141,17 +143,25 @@ def answer_understood(
     incidents = conversation.incidents_for(state, places, now)
     notify = notify_button(primary(places), locale)
     if not incidents:
-        named = " + ".join(p.name(feed, locale) for p in places)
-        checked = now.astimezone(feed.organization.tz).strftime("%H:%M")
-        text = word(
-            locale,
-            "nothing_known",
-            place=named,
-            time=checked,
-            url=feed.organization.status_page_url,
-        )
-        return [Said(text, notify)]
+        return [Said(nothing_known(feed, places, locale, now), notify)]
     return [Said(state.render("customer", i, locale, now), notify) for i in incidents]
+
+
+def nothing_known(feed: Feed, places: Sequence[Place], locale: str, now: dt.datetime) -> str:
+    """ "No known problems with home fibre in Chamberí (checked at 12:02)", and where to look."""
+    services = tuple(p.name(feed, locale) for p in places if p.kind == "service")
+    where = tuple(with_article(p.name(feed, locale), locale) for p in places if p.kind != "service")
+    key = "nothing_known_with" if services and where else "nothing_known"
+    if services and not where:
+        key = "nothing_known_service"
+    return word(
+        locale,
+        key,
+        place=join_names(where, locale, len(where)),
+        service=join_names(services, locale, len(services)),
+        time=clock(now, locale, feed.organization.tz),
+        url=feed.organization.status_page_url,
+    )
 
 
 def human(state: FeedState, places: Sequence[Place], locale: str, now: dt.datetime) -> Said:

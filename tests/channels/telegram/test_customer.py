@@ -115,7 +115,7 @@ async def test_nothing_known_says_so_with_the_time_and_the_status_page(bot: Runn
     assert es["text"].startswith("No hay problemas conocidos en 28034 (comprobado a las 12:00)")
     assert "https://estado.prueba.example/status" in es["text"]
     [en] = await ask(bot, JOHN, "fibre")
-    assert en["text"].startswith("No known problems in fibre (checked at 12:00)")
+    assert en["text"].startswith("No known problems with fibre (checked at 12:00 PM)")
     [unknown] = await ask(bot, JOHN, "99999")
     assert "I do not know the postcode 99999" in unknown["text"]
     [lost] = await ask(bot, JOHN, "hello there")

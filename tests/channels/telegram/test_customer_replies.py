@@ -62,6 +62,30 @@ def test_answers_are_the_customer_voice_or_nothing_known(
         assert all(s.text in rendered for s in said)
 
 
+@pytest.mark.parametrize(
+    ("text", "locale", "start"),
+    [
+        (
+            "chamberi",
+            "es",
+            "No hay problemas conocidos en el distrito Chamberí (comprobado a las 11:00)",
+        ),
+        ("Chamberí", "en", "No known problems in the Chamberí district (checked at 11:00 AM)"),
+        (
+            "is fibre down in chamberi?",
+            "en",
+            "No known problems with Almenara Fibra home fibre in "
+            "the Chamberí district (checked at 11:00 AM)",
+        ),
+    ],
+)
+def test_nothing_known_names_the_service_and_the_place_as_said(
+    example: FeedState, text: str, locale: str, start: str
+) -> None:
+    [said] = replies.answer(example, text, locale, MORNING)
+    assert said.text.startswith(start)
+
+
 def test_a_postcode_in_two_areas_offers_buttons(example: FeedState) -> None:
     [choice] = replies.answer(example, "28005", "es", MORNING)
     assert choice.text == "¿A cuál se refiere?"

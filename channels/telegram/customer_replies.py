@@ -108,9 +108,43 @@ def choices(state: FeedState, options: Sequence[Place], locale: str, prefix: str
     return Said(word(locale, "choose"), rows)
 
 
+# A message made only of these is small talk: greeted back with what the bot does, or
+# thanked back, rather than told "I did not catch which area you mean".
+_GREETINGS = frozenset(
+    """
+hola buenas buenos buen dia dias tardes noches saludos hello hi hey good morning afternoon
+evening there
+    """.split()  # noqa: SIM905 - a word list reads best as words
+)
+_THANKS = frozenset(
+    """
+gracias muchas mil muy amable vale ok okay perfecto thanks thank you much cheers great
+    """.split()  # noqa: SIM905 - a word list reads best as words
+)
+
+
+def small_talk(text: str) -> str | None:
+    """ "greeting" or "thanks" when that is all a message says (a few words at most)."""
+    said = conversation.words_of(text)
+    if not said or len(said) > 5:
+        return None
+    if all(w in _GREETINGS for w in said):
+        return "greeting"
+    if all(w in _THANKS for w in said):
+        return "thanks"
+    return None
+
+
 def answer(state: FeedState, text: str, locale: str, now: dt.datetime) -> list[Said]:
     """The messages answering what a customer wrote."""
-    return answer_understood(state, conversation.understand(state, clean(text)), locale, now)
+    understood = conversation.understand(state, clean(text))
+    if not (understood.places or understood.choices or understood.unknown_postcode):
+        talk = small_talk(text)
+        if talk == "greeting":
+            return [start(state.feed, locale, None)]
+        if talk == "thanks":
+            return [Said(word(locale, "thanks"))]
+    return answer_understood(state, understood, locale, now)
 
 
 def answer_place(state: FeedState, place: StorePlace, locale: str, now: dt.datetime) -> list[Said]:

@@ -155,3 +155,22 @@ def test_changes_that_matter_and_where_they_are_heard() -> None:
     [(old, new)] = changed(later, resolved)
     assert kind_of_change(old, new) == "fixed"
     assert changed(None, later) == []  # the first revision known: nothing to compare with
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "start"),
+    [
+        ("hola", "es", "Hola. Soy el asistente de estado"),
+        ("Buenas tardes!", "es", "Hola. Soy el asistente de estado"),
+        ("hi there", "en", "Hello. I am"),
+        ("muchas gracias", "es", "De nada."),
+        ("Thanks!", "en", "You are welcome."),
+        ("hola, 28012", "es", "No se pueden renovar los permisos SER"),  # a place beats hello
+        ("hola qué tal el tiempo", "es", "No he entendido"),
+    ],
+)
+def test_small_talk_is_answered_as_such(
+    example: FeedState, text: str, locale: str, start: str
+) -> None:
+    said = replies.answer(example, text, locale, MORNING)
+    assert said[0].text.startswith(start)

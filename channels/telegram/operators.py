@@ -9,6 +9,11 @@ status, the services and areas; free text gives the words in each locale and tim
 confirm. The change then goes through `FeedService.apply`, like the CLI's and the
 admin API's: the same validation, the same errors, a revision authored by
 `telegram:<user id> (<name>)`. Anyone else is refused politely, and logged.
+
+Each step is kept in the store (per chat and person), so a restart or a failover in the
+middle goes on where it was; a conversation left for an hour (`DRAFT_LIFETIME`, by the
+channel's clock) is over. A prompt's button (`alerts.edge_prompts`: an ETA passed, an
+update overdue) starts /update of its incident at the step it asks for.
 """
 
 from __future__ import annotations

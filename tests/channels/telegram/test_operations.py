@@ -14,6 +14,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.feed.changes import UpdateIncident
+from bot.store import open_store
+from channels.telegram import StaffChannel
 from channels.telegram.delivery import StaffAdapter
 from tests.channels.telegram.conftest import (
     OPERATIONS,
@@ -29,6 +31,7 @@ from tests.standins.telegram import TelegramStandIn, migrated, person, when
 
 SUPERGROUP = -1_009_000_000_001  # where the wardens' group moved
 MARTA = person(OPERATOR, "Marta", language_code="en")
+ADMIN = "s3cret"
 
 
 @pytest.fixture
@@ -38,16 +41,19 @@ async def quick(
     """Without Telegram's limits: a conversation is many messages to one chat."""
     feed_file.write_text(staff_feed(feed_file.read_text(encoding="utf-8")), encoding="utf-8")
     database = f"sqlite:///{tmp_path}/u.db"
-    async with running_unavoz(feed_file, database, standin, TELEGRAM_RATE="0/1") as running:
+    async with running_unavoz(
+        feed_file, database, standin, TELEGRAM_RATE="0/1", UNAVOZ_ADMIN_TOKEN=ADMIN
+    ) as running:
         yield running
 
 
-async def consistency(unavoz: Running) -> dict[str, Any]:
-    app = unavoz.app
-    async with TestClient(TestServer(app.http_app())) as client:
-        answer = await client.get("/consistency")
-        body: dict[str, Any] = await answer.json()
-    return body
+async def consistency(unavoz: Running) -> tuple[dict[str, Any], str]:
+    """/consistency, and the console's page."""
+    async with TestClient(TestServer(unavoz.app.http_app())) as client:
+        body: dict[str, Any] = await (await client.get("/consistency")).json()
+        console = await client.get("/console", headers={"Authorization": f"Bearer {ADMIN}"})
+        page = await console.text()
+    return body, page
 
 
 def buttons(message: dict[str, Any]) -> list[dict[str, str]]:
@@ -80,9 +86,11 @@ async def test_a_migrated_group_is_told_to_operations_once_and_shown_until_the_f
         f" {WARDENS} to {SUPERGROUP}. Its alerts go to {SUPERGROUP} now. Update the feed: in"
         f" telegram_chat_ids, put {SUPERGROUP} instead of {WARDENS}."
     ]
-    [moved] = (await consistency(unavoz))["channels"]["staff"]["details"]["migrated_chats"]
+    report, page = await consistency(unavoz)
+    [moved] = report["channels"]["staff"]["details"]["migrated_chats"]
     assert moved["group"] == "wardens-centro"
     assert (moved["old_chat_id"], moved["new_chat_id"]) == (str(WARDENS), str(SUPERGROUP))
+    assert f"WARNING: staff group wardens-centro (Agentes Centro): Telegram chat {WARDENS}" in page
 
     # The feed is updated: no more warning, and the group's button at its new id counts.
     unavoz.feed.write_text(
@@ -90,7 +98,8 @@ async def test_a_migrated_group_is_told_to_operations_once_and_shown_until_the_f
         encoding="utf-8",
     )
     await unavoz.app.service.reload_from_file()
-    assert "details" not in (await consistency(unavoz))["channels"]["staff"]
+    report, page = await consistency(unavoz)
+    assert "details" not in report["channels"]["staff"] and "WARNING: staff group" not in page
     await unavoz.until(lambda: len(unavoz.texts(SUPERGROUP)) == 3)
     latest = unavoz.messages(SUPERGROUP)[-1]
     standin.press_button(SUPERGROUP, latest["message_id"], "ack", user=person(5, "Luis"))
@@ -199,3 +208,23 @@ async def test_a_conversation_left_an_hour_expires(quick: Running) -> None:
     await unavoz.until(lambda: len(unavoz.texts(OPERATOR)) == 2)
     assert unavoz.texts(OPERATOR)[-1].startswith("That conversation was left over an hour ago")
     assert await unavoz.app.store.operator_draft(str(OPERATOR), str(OPERATOR)) is None
+
+
+async def test_unavoz_audit_reads_the_migrated_chats_from_the_latest_revision(
+    small_text: str, tmp_path: Path
+) -> None:
+    """`unavoz audit` runs no channel: the staff channel's details come from the store."""
+    channel = StaffChannel()
+    async with open_store(f"sqlite:///{tmp_path}/u.db") as store:
+        await store.record_revision(staff_feed(small_text), author="a", source="file")
+        assert await channel.details(store, ()) is None
+        await store.move_chat(str(WARDENS), str(SUPERGROUP), NOON.timestamp())
+        await store.move_chat("-42", "-10042", NOON.timestamp())  # not the feed's: settled
+        details = await channel.details(store, ())
+    assert details is not None
+    [line] = channel.detail_lines(details)
+    assert line == (
+        f"WARNING: staff group wardens-centro (Agentes Centro): Telegram chat {WARDENS} became"
+        f" the supergroup {SUPERGROUP} on 2026-11-24T11:00:00+00:00; alerts go there. Put"
+        f" {SUPERGROUP} in its telegram_chat_ids instead of {WARDENS}."
+    )

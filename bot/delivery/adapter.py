@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, ClassVar, Self
 
-from bot.delivery.model import Delivery, Limit
+from bot.delivery.model import Delivery, Limit, NewDelivery
 from bot.feed.models import Incident
 from bot.inbound import Dispatch
 
@@ -54,6 +54,19 @@ class ChannelAdapter:
     ) -> str:
         """What `target` is sent (pure). Equal payloads across revisions are not resent."""
         raise NotImplementedError
+
+    def follow_ups(
+        self,
+        before: Incident | None,
+        current: FeedState,
+        incident: Incident,
+        now: dt.datetime,
+    ) -> Sequence[NewDelivery]:
+        """Deliveries other than `incident`'s messages that its change in this revision calls
+        for (pure; `before`: the incident in the revision before). The staff channel asks
+        operations for a new ETA in the revision telling that one passed. Planned in the
+        revision's own transaction, like its messages: queued once, with it."""
+        return ()
 
     async def start(self) -> None:
         """Open the channel's long-lived client."""

@@ -34,6 +34,11 @@ class Limit:
             raise ValueError(f"a rate looks like 50/1 (50 per second), not {text!r}") from None
 
 
+# The status of a delivery that leaves no ledger row when sent: the confirmation of a
+# /forget, which must leave nothing behind about the chat it went to.
+UNRECORDED = "unrecorded"
+
+
 @dataclass(frozen=True, slots=True)
 class NewDelivery:
     """A delivery planned for a revision, written in the revision's own transaction."""

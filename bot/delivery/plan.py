@@ -44,6 +44,7 @@ class Planner:
                 planned.extend(
                     self._for_incident(adapter, previous, before, current, incident, now)
                 )
+                planned.extend(adapter.follow_ups(before, current, incident, now))
         return planned
 
     def _for_incident(

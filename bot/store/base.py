@@ -201,6 +201,15 @@ class Acknowledgement:
 
 
 @dataclass(frozen=True, slots=True)
+class ChatMove:
+    """A group that became a supergroup: the feed's id, where its messages go now, since."""
+
+    target: str
+    moved_to: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class PendingEscalation:
     """An alert waiting for its acknowledgement: at `due_at` (epoch seconds) it is repeated
     (stage 0), then escalated (stage 1)."""
@@ -247,6 +256,14 @@ class RevisionStore(Protocol):
         self, *, limit: int = 50, before: int | None = None
     ) -> list[RevisionRecord]:
         """Newest first."""
+        ...
+
+    async def revision_cursor(self, name: str) -> int | None:
+        """The newest revision the listener `name` has handled (None: it never ran here)."""
+        ...
+
+    async def advance_revision_cursor(self, name: str, revision: int) -> None:
+        """Remember that the listener `name` has handled `revision` (never going back)."""
         ...
 
 
@@ -316,9 +333,23 @@ class SubscriptionStore(Protocol):
 
     async def forget(self, channel: str, address: str) -> int:
         """Delete what the store holds about `address` on `channel`: its subscription, the
-        deliveries still waiting for it, and the ledger of what it was told. Returns the
-        rows deleted. (A delivery being sent at that moment still finishes, and writes
-        its ledger row; the history of finished deliveries keeps the address.)"""
+        language it chose, every delivery to it (waiting, being sent, finished), the ledger
+        of what it was told and its rate-limit log. Returns the rows deleted.
+
+        A delivery being sent at that moment is deleted too: its outcome then marks nothing,
+        but writes its ledger row unless its status is `UNRECORDED` (the confirmation of a
+        /forget is: the adapter forgets while sending it, and a chat's deliveries go one at
+        a time, so nothing else is in flight to it). What stays: the texts of the messages
+        (`payloads`, shared by hash with others and naming no address).
+        """
+        ...
+
+    async def chosen_language(self, channel: str, address: str) -> str | None:
+        """The locale `address` chose on `channel` (None: it chose none)."""
+        ...
+
+    async def choose_language(self, channel: str, address: str, locale: str | None) -> None:
+        """Keep the locale `address` chose (None: forget it)."""
         ...
 
     async def subscriptions_of(self, channel: str, address: str) -> list[Subscription]:
@@ -526,11 +557,35 @@ class TelegramStore(Protocol):
         still at its stage and unacknowledged: however many run this, one does it."""
         ...
 
-    async def move_chat(self, target: str, moved_to: str, at: float) -> None: ...
+    async def move_chat(
+        self, target: str, moved_to: str, at: float, *, warnings: Sequence[NewDelivery] = ()
+    ) -> bool:
+        """Remember that chat `target` moved to `moved_to`. True when that is news (not
+        known already): then, in the same transaction, `warnings` are queued — so however
+        many instances meet the move, operators are told once."""
+        ...
 
     async def chat_moves(self) -> dict[str, str]:
         """Chats that migrated: the feed's id → the id messages go to now."""
         ...
+
+    async def moved_chats(self) -> list[ChatMove]:
+        """Chats that migrated, with when, by the feed's id."""
+        ...
+
+    async def operator_draft(self, chat_id: str, user_id: str) -> tuple[str, float] | None:
+        """An operator's conversation in the making in a chat: its JSON and when it was
+        last saved (the caller decides whether it is too old)."""
+        ...
+
+    async def save_operator_draft(
+        self, chat_id: str, user_id: str, body: str, *, at: float, expire_before: float
+    ) -> None:
+        """Keep the draft (replacing the earlier one), and delete every draft last saved
+        before `expire_before`."""
+        ...
+
+    async def drop_operator_draft(self, chat_id: str, user_id: str) -> None: ...
 
 
 # Hand-offs (the customer bot) -----------------------------------------------------------

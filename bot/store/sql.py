@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from bot.delivery.model import (
+    UNRECORDED,
     Delivery,
     DeliveryState,
     Limit,
@@ -113,12 +114,15 @@ def outcome_rows(
     outcomes: Sequence[Outcome],
 ) -> tuple[list[tuple[int, float | None]], list[tuple[Any, ...]], list[Delivery]]:
     """Of `outcomes`: (id, sent_at) of those sent; the ledger rows they make, one per
-    channel, target and incident, the newest revision told; the deliveries finished
-    (sent or failed for good), whose queues pass to the next delivery waiting."""
+    channel, target and incident, the newest revision told (none for `UNRECORDED` ones);
+    the deliveries finished (sent or failed for good), whose queues pass to the next
+    delivery waiting."""
     sent = [o for o in outcomes if o.state is DeliveryState.SENT]
     told = {}
     for o in sorted(sent, key=lambda o: o.delivery.revision):
         d = o.delivery
+        if d.status == UNRECORDED:
+            continue
         told[(d.channel, d.target, d.incident_id)] = (
             d.channel,
             d.target,
@@ -378,6 +382,21 @@ class SqlStore(XSql, TelegramSql, HandoffSql):
                 limit,
             )
         return [_revision(row) for row in rows]
+
+    async def revision_cursor(self, name: str) -> int | None:
+        async with self._transaction(brief=True) as tx:
+            rows = await tx.fetch("SELECT revision FROM revision_cursors WHERE name = ?", name)
+        return int(rows[0][0]) if rows else None
+
+    async def advance_revision_cursor(self, name: str, revision: int) -> None:
+        async with self._transaction(brief=True) as tx:
+            await tx.execute(
+                "INSERT INTO revision_cursors (name, revision) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET revision = excluded.revision"
+                " WHERE revision_cursors.revision < excluded.revision",
+                name,
+                revision,
+            )
 
     # Outbox ----------------------------------------------------------------------------
 
@@ -729,7 +748,7 @@ class SqlStore(XSql, TelegramSql, HandoffSql):
 
     async def forget(self, channel: str, address: str) -> int:
         async with self._transaction() as tx:
-            # Deleting a queue's waiting deliveries changes its head, as enqueueing does.
+            # Deleting a queue's unfinished deliveries changes its head, as enqueueing does.
             await self._lock_queues(tx, [channel], exclusive=True)
             deleted = 0
             for statement in (
@@ -738,15 +757,54 @@ class SqlStore(XSql, TelegramSql, HandoffSql):
                 "DELETE FROM subscription_notices WHERE subscription_id IN"
                 " (SELECT id FROM subscriptions WHERE channel = ? AND address = ?) RETURNING 1",
                 "DELETE FROM subscriptions WHERE channel = ? AND address = ? RETURNING 1",
-                # The queue index finds them (its condition spelt out for SQLite's planner).
-                # One being sent is left to finish: its worker records the outcome.
+                "DELETE FROM chat_languages WHERE channel = ? AND address = ? RETURNING 1",
+                # The queue index finds them (its condition spelt out for SQLite's planner),
+                # the one being sent too: its outcome then finds nothing to mark.
                 "DELETE FROM deliveries WHERE channel = ? AND target = ?"
-                " AND state IN ('pending', 'sending') AND state = 'pending' RETURNING 1",
+                " AND state IN ('pending', 'sending') RETURNING 1",
                 "DELETE FROM ledger WHERE channel = ? AND target = ? RETURNING 1",
                 "DELETE FROM send_log WHERE channel = ? AND target = ? RETURNING 1",
             ):
                 deleted += len(await tx.fetch(statement, channel, address))
+            await self._promote(tx, [(channel, address)])
+        async with self._transaction() as tx:
+            # The history of finished deliveries, which no index finds by target: a pass
+            # over the outbox, apart, so the queues are not held meanwhile (a finished
+            # delivery changes no more).
+            rows = await tx.fetch(
+                "DELETE FROM deliveries WHERE channel = ? AND target = ?"
+                " AND state IN ('sent', 'failed', 'superseded') RETURNING 1",
+                channel,
+                address,
+            )
+            deleted += len(rows)
         return deleted
+
+    async def chosen_language(self, channel: str, address: str) -> str | None:
+        async with self._transaction(brief=True) as tx:
+            rows = await tx.fetch(
+                "SELECT locale FROM chat_languages WHERE channel = ? AND address = ?",
+                channel,
+                address,
+            )
+        return str(rows[0][0]) if rows else None
+
+    async def choose_language(self, channel: str, address: str, locale: str | None) -> None:
+        async with self._transaction(brief=True) as tx:
+            if locale is None:
+                await tx.execute(
+                    "DELETE FROM chat_languages WHERE channel = ? AND address = ?",
+                    channel,
+                    address,
+                )
+                return
+            await tx.execute(
+                "INSERT INTO chat_languages (channel, address, locale) VALUES (?, ?, ?)"
+                " ON CONFLICT (channel, address) DO UPDATE SET locale = excluded.locale",
+                channel,
+                address,
+                locale,
+            )
 
     async def subscriptions_of(self, channel: str, address: str) -> list[Subscription]:
         async with self._transaction(brief=True) as tx:

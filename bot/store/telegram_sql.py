@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
-from bot.store.base import Acknowledgement, AlertMessage, PendingEscalation
+from bot.store.base import Acknowledgement, AlertMessage, ChatMove, PendingEscalation
 from bot.store.tx import Tx
 
 if TYPE_CHECKING:
@@ -300,18 +300,63 @@ class TelegramSql:
 
     # Migrated chats ------------------------------------------------------------------------
 
-    async def move_chat(self, target: str, moved_to: str, at: float) -> None:
-        async with self._transaction(brief=True) as tx:
-            await tx.execute(
+    async def move_chat(
+        self, target: str, moved_to: str, at: float, *, warnings: Sequence[NewDelivery] = ()
+    ) -> bool:
+        async with self._transaction() as tx:
+            news = await tx.fetch(
                 "INSERT INTO telegram_chat_moves (target, moved_to, at) VALUES (?, ?, ?)"
                 " ON CONFLICT (target) DO UPDATE SET moved_to = excluded.moved_to,"
-                " at = excluded.at",
+                " at = excluded.at WHERE telegram_chat_moves.moved_to <> excluded.moved_to"
+                " RETURNING 1",
                 target,
                 moved_to,
                 at,
             )
+            if news:
+                await self._enqueue(tx, warnings)
+        return bool(news)
 
     async def chat_moves(self) -> dict[str, str]:
         async with self._transaction(brief=True) as tx:
             rows = await tx.fetch("SELECT target, moved_to FROM telegram_chat_moves")
         return {row[0]: row[1] for row in rows}
+
+    async def moved_chats(self) -> list[ChatMove]:
+        async with self._transaction(brief=True) as tx:
+            rows = await tx.fetch(
+                "SELECT target, moved_to, at FROM telegram_chat_moves ORDER BY target"
+            )
+        return [ChatMove(row[0], row[1], float(row[2])) for row in rows]
+
+    # The operators' conversations --------------------------------------------------------
+
+    async def operator_draft(self, chat_id: str, user_id: str) -> tuple[str, float] | None:
+        async with self._transaction(brief=True) as tx:
+            rows = await tx.fetch(
+                "SELECT body, updated_at FROM operator_drafts WHERE chat_id = ? AND user_id = ?",
+                chat_id,
+                user_id,
+            )
+        return (str(rows[0][0]), float(rows[0][1])) if rows else None
+
+    async def save_operator_draft(
+        self, chat_id: str, user_id: str, body: str, *, at: float, expire_before: float
+    ) -> None:
+        async with self._transaction(brief=True) as tx:
+            await tx.execute("DELETE FROM operator_drafts WHERE updated_at < ?", expire_before)
+            await tx.execute(
+                "INSERT INTO operator_drafts (chat_id, user_id, body, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, user_id)"
+                " DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                chat_id,
+                user_id,
+                body,
+                at,
+            )
+
+    async def drop_operator_draft(self, chat_id: str, user_id: str) -> None:
+        async with self._transaction(brief=True) as tx:
+            await tx.execute(
+                "DELETE FROM operator_drafts WHERE chat_id = ? AND user_id = ?", chat_id, user_id
+            )

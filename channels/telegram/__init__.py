@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from aiohttp import web
@@ -21,7 +22,7 @@ from pydantic import BaseModel, Field, SecretStr
 from bot.channel import Channel, ChannelContext, admin_op, missing, options_of
 from bot.delivery.adapter import ChannelAdapter
 from bot.delivery.model import Limit
-from bot.feed.models import ChannelOptions
+from bot.feed.models import ChannelOptions, Feed
 from bot.inbound import Inbound
 from bot.render.renderer import ChannelRenderer
 from bot.scheduler import Scheduler
@@ -80,6 +81,26 @@ class StaffChannel(Channel):
             else:
                 lines.append(f"staff group {group['group']}: NOT acknowledged")
         return lines
+
+    async def details(
+        self, store: Store, adapters: Sequence[ChannelAdapter]
+    ) -> dict[str, Any] | None:
+        """Groups that became supergroups while the feed still names their old chat id: a
+        warning each, until the feed is updated."""
+        from channels.telegram.alerts import unsettled_moves
+        from channels.telegram.delivery import StaffAdapter
+
+        moves = await store.moved_chats()
+        if not moves:
+            return None
+        adapter = next((a for a in adapters if isinstance(a, StaffAdapter)), None)
+        state = adapter.current() if adapter is not None else None
+        feed = state.feed if state is not None else await _latest_feed(store)
+        unsettled = unsettled_moves(feed, moves)
+        return {"migrated_chats": unsettled} if unsettled else None
+
+    def detail_lines(self, details: dict[str, Any]) -> list[str]:
+        return [f"WARNING: {move['warning']}" for move in details.get("migrated_chats", [])]
 
     def admin_paths(self) -> dict[str, Any]:
         incident = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -173,15 +194,16 @@ class StaffChannel(Channel):
                 listed = {str(user) for user in options.operators}
             return listed | {part.strip() for part in extra.split(",") if part.strip()}
 
+        adapter.current = lambda: service.state if service.has_state else None
         staff = StaffBot(adapter, context.store, service, context.wake)
         staff.operators = Operators(staff, allowed)
         context.dispatcher.on(self.name, staff)
         if shared_bot(self._settings(context.settings)):
             operators = staff.operators
 
-            def route(event: Inbound) -> str:
+            async def route(event: Inbound) -> str:
                 # Groups are staff; in private, operators at work are staff, others customers.
-                if event.conversation.startswith("-") or operators.claims(event):
+                if event.conversation.startswith("-") or await operators.claims(event):
                     return self.name
                 return CustomerChannel.name
 
@@ -304,6 +326,21 @@ class CustomerChannel(Channel):
             context.store, context.service, context.wake, chat_limits=adapter.chat_limits
         )
         context.service.subscribe(notify)
+
+
+async def _latest_feed(store: Store) -> Feed | None:
+    """The feed of the latest revision (`unavoz audit`, which runs no channel)."""
+    from bot.feed.loader import parse_feed
+    from bot.feed.yamlsource import FeedError
+    from bot.registry import default_registry
+
+    latest = await store.latest_revision()
+    if latest is None:
+        return None
+    try:
+        return parse_feed(latest.document, f"revision {latest.number}", default_registry()).feed
+    except FeedError:
+        return None
 
 
 def shared_bot(telegram: TelegramSettings) -> bool:

@@ -10,6 +10,7 @@ services every service, so a group with neither (operations) hears everything.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -18,9 +19,10 @@ from typing import Any
 
 from bot.delivery.adapter import Target
 from bot.delivery.model import Limit, NewDelivery
-from bot.feed.models import Feed, Incident, StaffGroup
+from bot.feed.models import Edge, Feed, Incident, StaffGroup, Update
+from bot.render.when import say_when
 from bot.state import FeedState
-from bot.store import AlertMessage, PendingEscalation, TelegramStore
+from bot.store import AlertMessage, ChatMove, PendingEscalation, TelegramStore
 from bot.store.telegram_sql import ESCALATED, OVER, REPEATED
 from channels.telegram.limits import CHAT_LIMIT, GROUP_LIMIT
 from channels.telegram.words import word
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "staff"
 ACK_DATA = "ack"  # the button's callback data: the message itself says which alert
+MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
 
 
 # Who -------------------------------------------------------------------------------------
@@ -64,6 +67,22 @@ def group_matches(feed: Feed, group: StaffGroup, incident: Incident) -> bool:
 
 def groups_for(feed: Feed, incident: Incident) -> list[StaffGroup]:
     return [group for group in feed.staff_groups if group_matches(feed, group, incident)]
+
+
+def is_operations(group: StaffGroup) -> bool:
+    """A group with neither areas nor services hears everything: operations."""
+    return not group.areas and not group.services
+
+
+def operations_targets(feed: Feed) -> list[tuple[StaffGroup, Target]]:
+    """Each chat of the operations groups once, with its group."""
+    found: dict[str, tuple[StaffGroup, Target]] = {}
+    for group in feed.staff_groups:
+        if is_operations(group):
+            for chat_id in group.telegram_chat_ids:
+                target = Target(str(chat_id), locale_of(feed, group), chat_limit(chat_id))
+                found.setdefault(target.id, (group, target))
+    return list(found.values())
 
 
 def chat_limit(chat_id: int | str) -> Limit:
@@ -183,6 +202,147 @@ def reply_delivery(
         payload=json.dumps(body, ensure_ascii=False, sort_keys=True),
         target_limit=chat_limit(chat_id),
     )
+
+
+def notice_delivery(
+    revision: int,
+    key: str,
+    target: Target,
+    body: dict[str, Any],
+    status: str = "notice",
+) -> NewDelivery:
+    """A message to a staff chat that is no incident's alert (a warning, a prompt): sent once
+    under `key`, which says what it is about."""
+    return NewDelivery(
+        revision=revision,
+        incident_id=key,
+        channel=CHANNEL,
+        target=target.id,
+        status=status,
+        fingerprint=body["kind"],
+        payload=json.dumps(body, ensure_ascii=False, sort_keys=True),
+        target_limit=target.limit,
+    )
+
+
+# Operations are told what needs them ------------------------------------------------------
+
+
+def moved_chat_warnings(state: FeedState, target: str, moved_to: str) -> list[NewDelivery]:
+    """The warning to operations that the feed's chat `target` became `moved_to`: alerts go
+    there, and the feed should say so (once per move: see `TelegramStore.move_chat`)."""
+    feed = state.feed
+    group = group_of_chat(feed, target)
+    name = group.name if group is not None else target
+    out = []
+    for _, where in operations_targets(feed):
+        locale = where.locale or feed.organization.default_locale
+        text = word(locale, "chat_moved", group=name, old=target, new=moved_to)
+        body = {"kind": "notice", "text": text, "locale": locale}
+        key = f"chat-moved:{target}:{moved_to}"
+        out.append(notice_delivery(state.revision.number, key, where, body))
+    return out
+
+
+def unsettled_moves(feed: Feed | None, moves: Sequence[ChatMove]) -> list[dict[str, Any]]:
+    """The migrated chats the feed still names by their old id (all of them without a feed):
+    a warning each until someone updates `telegram_chat_ids`."""
+    out = []
+    for move in moves:
+        group = group_of_chat(feed, move.target) if feed is not None else None
+        if feed is not None and group is None:
+            continue  # the feed names it no more: settled
+        since = dt.datetime.fromtimestamp(move.at, dt.UTC).isoformat(timespec="seconds")
+        label = f"{group.id} ({group.name})" if group is not None else move.target
+        out.append(
+            {
+                "group": group.id if group is not None else None,
+                "old_chat_id": move.target,
+                "new_chat_id": move.moved_to,
+                "since": since,
+                "warning": f"staff group {label}: Telegram chat {move.target} became the"
+                f" supergroup {move.moved_to} on {since}; alerts go there. Put"
+                f" {move.moved_to} in its telegram_chat_ids instead of {move.target}.",
+            }
+        )
+    return out
+
+
+# When a promise falls due, operations are asked to keep it: (words, button, button code).
+ASKED = {
+    Edge.ETA_PASSED: ("ask_eta", "ask_eta_button", "eta"),
+    Edge.NEXT_UPDATE_OVERDUE: ("ask_update", "ask_update_button", "upd"),
+}
+ASK_PREFIX = "op:"  # the operators' conversation's buttons (operators.PREFIX)
+
+
+def newly_told_edges(before: Incident | None, incident: Incident) -> list[Update]:
+    """The timeline entries of promises fallen due that `incident` has and `before` had not
+    (an edge is told once, in one revision: this is that revision)."""
+    if before is None or not incident.is_open:
+        return []
+    told = {(u.edge, u.about) for u in before.updates if u.edge is not None}
+    return [
+        u
+        for u in incident.updates
+        if u.edge in ASKED and u.about is not None and (u.edge, u.about) not in told
+    ]
+
+
+def edge_prompts(
+    state: FeedState, before: Incident | None, incident: Incident, now: dt.datetime
+) -> list[NewDelivery]:
+    """For each promise of `incident` that fell due in this revision, a prompt to each chat
+    of operations with a button starting the operators' /update at what is missing."""
+    feed = state.feed
+    out = []
+    for update in newly_told_edges(before, incident):
+        assert update.edge is not None and update.about is not None
+        words, button, code = ASKED[update.edge]
+        for group, where in operations_targets(feed):
+            locale = where.locale or feed.organization.default_locale
+            title = incident.title.get(locale) or next(iter(incident.title.values()))
+            time = say_when(update.about, now, locale, feed.organization.tz)
+            body = {
+                "kind": "prompt",
+                "text": word(locale, words, title=title, time=time),
+                "locale": locale,
+                "group": group.id,
+                "incident": incident.id,
+                "buttons": [[(word(locale, button), prompt_data(code, incident.id))]],
+            }
+            key = f"{incident.id}#ask:{update.edge.value}"
+            out.append(
+                notice_delivery(state.revision.number, key, where, body, incident.status.value)
+            )
+    return out
+
+
+def prompt_data(code: str, incident_id: str) -> str:
+    """The prompt's button: `op:eta:<incident>`, or a digest of an id too long for Telegram's
+    64 bytes of callback data."""
+    data = f"{ASK_PREFIX}{code}:{incident_id}"
+    if len(data.encode("utf-8")) <= MAX_CALLBACK_DATA:
+        return data
+    return f"{ASK_PREFIX}{code}:#{_digest(incident_id)}"
+
+
+def read_prompt(feed: Feed, data: str) -> tuple[str, Incident | None] | None:
+    """(the code, the incident) a prompt's button names; None when `data` is no prompt's.
+    The incident is None when the feed has it no more."""
+    if not data.startswith(ASK_PREFIX):
+        return None
+    code, _, ref = data[len(ASK_PREFIX) :].partition(":")
+    if code not in {c for _, _, c in ASKED.values()} or not ref:
+        return None
+    for incident in feed.incidents:
+        if incident.id == ref or ref == f"#{_digest(incident.id)}":
+            return code, incident
+    return code, None
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
 
 
 # Superseding and acknowledging -----------------------------------------------------------

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot import conversation
-from bot.delivery.model import DeliveryError, Limit, NewDelivery
+from bot.delivery.model import UNRECORDED, DeliveryError, Limit, NewDelivery
 from bot.inbound import ButtonPressed, Inbound, TextMessage
 from bot.store import Place, Store
 from channels.telegram import customer_replies as replies
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FLOOD = Limit(20, 60.0)  # messages one person may send before being asked to wait
-REMEMBERED_PEOPLE = 10_000  # flood counters and language choices kept in memory, at most
+REMEMBERED_PEOPLE = 10_000  # flood counters kept in memory, at most
 
 
 class CustomerBot:
@@ -50,7 +50,6 @@ class CustomerBot:
         self.wake = wake
         self._recent: dict[str, deque[float]] = {}
         self._warned: dict[str, float] = {}
-        self._languages: dict[str, str] = {}
         # The hand-off desk, when the operators' console runs (see customer_handoff.py).
         self.handoffs: HandoffDesk | None = None
 
@@ -93,19 +92,13 @@ class CustomerBot:
         return True
 
     async def _locale(self, event: Inbound, state: FeedState) -> str:
+        """The language chosen with /language, else the subscription's, else Telegram's."""
         chat = event.conversation
-        chosen = self._languages.get(chat)
-        if chosen is None:
+        wanted = await self.store.chosen_language(self.adapter.name, chat)
+        if wanted is None:
             subscriptions = await self.store.subscriptions_of(self.adapter.name, chat)
             wanted = subscriptions[0].locale if subscriptions else event.person.locale
-            chosen = replies.locale_for(state.feed, wanted)
-            self._remember_language(chat, chosen)
-        return chosen
-
-    def _remember_language(self, chat: str, locale: str) -> None:
-        if len(self._languages) >= REMEMBERED_PEOPLE:
-            self._languages.clear()
-        self._languages[chat] = locale
+        return replies.locale_for(state.feed, wanted)
 
     # What they sent ----------------------------------------------------------------------
 
@@ -227,7 +220,9 @@ class CustomerBot:
         return Said(word(locale, "unsubscribed", place=named))
 
     async def _set_language(self, chat: str, locale: str) -> None:
-        self._remember_language(chat, locale)
+        # Kept in the store (the chat and the locale, nothing else), subscribed or not: a
+        # restart, or another instance taking over, speaks it too.
+        await self.store.choose_language(self.adapter.name, chat, locale)
         subs = await self.store.subscriptions_of(self.adapter.name, chat)
         if subs:  # the language notifications come in
             await self.store.subscribe(
@@ -237,7 +232,7 @@ class CustomerBot:
     async def forget(self, chat: str) -> None:
         """The chat's subscriptions, language and hand-offs, at once (the adapter forgets
         the rest when it sends the confirmation)."""
-        self._languages.pop(chat, None)
+        await self.store.choose_language(self.adapter.name, chat, None)
         await self.store.unsubscribe(self.adapter.name, chat)
         if self.handoffs is not None:
             await self.handoffs.forget(chat)
@@ -312,7 +307,8 @@ def reply_delivery(
         incident_id=f"reply:{key}",
         channel="customer",
         target=chat,
-        status="reply",
+        # The confirmation of /forget leaves no ledger row: nothing about the chat stays.
+        status=UNRECORDED if said.kind == "forget" else "reply",
         fingerprint="reply",
         payload=json.dumps(body, ensure_ascii=False, sort_keys=True),
         target_limit=chat_limit,

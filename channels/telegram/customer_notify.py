@@ -170,8 +170,26 @@ async def queue_changes(
     return queued
 
 
+# The notifier's cursor in the store: the newest revision whose changes it has queued.
+CURSOR = "customer-notify"
+# Revisions told one by one after a restart, at most; a longer gap is told as one net change
+# (from the last revision handled to the current one).
+CATCH_UP = 50
+
+
 class NotifyOnRevision:
-    """A `FeedService` listener: each adopted revision's changes queued for subscribers."""
+    """A `FeedService` listener: the changes of every revision since the last one handled,
+    queued for subscribers, in order.
+
+    The last one handled is a cursor in the store, moved on after each revision's
+    notifications are queued: revisions recorded while no notifier ran (the CLI's, with the
+    server down; another instance's, before this one started) are each told when the next
+    is adopted, not only the change from the one before the latest. Told one by one, in
+    order, each change is told as it happened, as if the notifier had run then; the engine
+    then replaces a notification still waiting by a newer one of the same status, so a
+    backlog of ETA changes reaches a subscriber as the latest, while every change of status
+    — a resolution above all — is told.
+    """
 
     def __init__(
         self,
@@ -187,9 +205,9 @@ class NotifyOnRevision:
         self.chat_limit = CHAT_LIMIT if chat_limits else None
         self._last: FeedState | None = None
 
-    async def previous(self, current: FeedState) -> FeedState | None:
-        """The revision before `current` (kept from the last call, else read from the store)."""
-        number = current.revision.number - 1
+    async def state_of(self, number: int) -> FeedState | None:
+        """Revision `number` (kept from the last call, else read from the store), or None when
+        it is not there or valid under older rules only."""
         if self._last is not None and self._last.revision.number == number:
             return self._last
         record = await self.store.get_revision(number) if number > 0 else None
@@ -198,14 +216,40 @@ class NotifyOnRevision:
         registry = self.service.registry
         try:
             loaded = parse_feed(record.document, f"revision {number}", registry)
-        except FeedError:  # valid under older rules only: everything counts as new
+        except FeedError:
             return None
         return FeedState.build(loaded, record, registry.renderers)
 
     async def __call__(self, current: FeedState) -> None:
-        previous = await self.previous(current)
-        self._last = current
-        if await queue_changes(
-            self.store, previous, current, self.service.clock(), chat_limit=self.chat_limit
-        ):
+        number = current.revision.number
+        handled = await self.store.revision_cursor(CURSOR)
+        if handled is not None and handled >= number:
+            self._last = current  # told already (by this instance earlier, or another)
+            return
+        if handled is None:  # never ran here: from the revision before, as ever
+            handled = number - 1
+        queued = 0
+        steps = list(range(handled + 1, number + 1))
+        if len(steps) > CATCH_UP:
+            log.warning(
+                "customer notifications: %d revisions since the last told (%d): telling the net"
+                " change to revision %d",
+                len(steps),
+                handled,
+                number,
+            )
+            steps = [number]
+        elif len(steps) > 1:
+            log.info("customer notifications: catching up on revisions %d–%d", steps[0], number)
+        previous = await self.state_of(handled)
+        for step in steps:
+            state = current if step == number else await self.state_of(step)
+            if state is None:
+                continue  # unreadable: its changes are told with the next one's
+            queued += await queue_changes(
+                self.store, previous, state, self.service.clock(), chat_limit=self.chat_limit
+            )
+            await self.store.advance_revision_cursor(CURSOR, step)
+            previous = self._last = state
+        if queued:
             self.wake()

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.delivery.adapter import Target
-from bot.delivery.model import Delivery, PermanentError
+from bot.delivery.model import Delivery, NewDelivery, PermanentError
 from bot.feed.models import Incident
 from bot.store import AlertMessage
 from channels.telegram import alerts
@@ -41,6 +40,8 @@ class StaffAdapter(TelegramAdapter):
     def __init__(self, token: str, api_url: str, **options: Any) -> None:
         super().__init__(token, api_url, **options)
         self.moves: dict[str, str] = {}  # the feed's chat id → where it moved
+        # The revision told now, once the channel is set up (operations' warnings need it).
+        self.current: Callable[[], FeedState | None] = lambda: None
 
     # What and to whom (pure) -------------------------------------------------------------
 
@@ -53,6 +54,16 @@ class StaffAdapter(TelegramAdapter):
     ) -> str:
         return alerts.alert_payload(state, incident, target, now)
 
+    def follow_ups(
+        self, before: Incident | None, current: FeedState, incident: Incident, now: dt.datetime
+    ) -> Sequence[NewDelivery]:
+        return self._limited(alerts.edge_prompts(current, before, incident, now))
+
+    def _limited(self, deliveries: list[NewDelivery]) -> list[NewDelivery]:
+        return (
+            deliveries if self.chat_limits else [replace(d, target_limit=None) for d in deliveries]
+        )
+
     # Lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -64,7 +75,7 @@ class StaffAdapter(TelegramAdapter):
 
     async def deliver(self, delivery: Delivery) -> None:
         payload = alerts.Payload.read(delivery.payload)
-        if payload.kind == "reply":
+        if payload.kind in ("reply", "notice", "prompt"):
             await self.send(delivery.target, payload.text, payload.keyboard)
             return
         sent = await self.store.alert_of_delivery(delivery.idempotency_key)
@@ -99,16 +110,22 @@ class StaffAdapter(TelegramAdapter):
             return chat, await self.telegram.send_message(int(chat), text, buttons)
         except ChatMoved as moved:
             new = str(moved.new_chat_id)
-            await self.store.move_chat(target, new, time.time())
+            state = self.current()
+            warnings = [] if state is None else alerts.moved_chat_warnings(state, target, new)
+            if await self.store.move_chat(
+                target, new, self.clock().timestamp(), warnings=self._limited(warnings)
+            ):
+                log.warning(
+                    "Telegram chat %s became a supergroup, %s: alerts go there now; put %s in"
+                    " the feed's telegram_chat_ids instead of %s (operations are told in %d"
+                    " chats)",
+                    target,
+                    new,
+                    new,
+                    target,
+                    len(warnings),
+                )
             self.moves[target] = new
-            log.warning(
-                "Telegram chat %s became a supergroup, %s: alerts go there now; put %s in the"
-                " feed's telegram_chat_ids instead of %s",
-                target,
-                new,
-                new,
-                target,
-            )
             return new, await self.telegram.send_message(int(new), text, buttons)
 
     async def _supersede(self, sent: AlertMessage, locale: str) -> None:

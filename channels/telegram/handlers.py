@@ -43,8 +43,11 @@ class StaffBot:
         self.operators = operators
         self._ignored_chats: set[str] = set()
 
-    def _target_of(self, chat_id: str) -> str:
-        """The feed's id of a chat that may have migrated since."""
+    def target_of(self, chat_id: str) -> str:
+        """The feed's id of a chat that may have migrated since (its own, once the feed
+        names it: the operators updated `telegram_chat_ids`)."""
+        if self.service.has_state and alerts.group_of_chat(self.service.state.feed, chat_id):
+            return chat_id
         for target, moved in self.adapter.moves.items():
             if moved == chat_id:
                 return target
@@ -55,7 +58,7 @@ class StaffBot:
             return
         if self.operators is not None and await self.operators.handles(event):
             return
-        chat = self._target_of(event.conversation)
+        chat = self.target_of(event.conversation)
         group = alerts.group_of_chat(self.service.state.feed, chat)
         if group is None:
             self._ignore(event)

@@ -9,11 +9,17 @@ status, the services and areas; free text gives the words in each locale and tim
 confirm. The change then goes through `FeedService.apply`, like the CLI's and the
 admin API's: the same validation, the same errors, a revision authored by
 `telegram:<user id> (<name>)`. Anyone else is refused politely, and logged.
+
+Each step is kept in the store (per chat and person), so a restart or a failover in the
+middle goes on where it was; a conversation left for an hour (`DRAFT_LIFETIME`, by the
+channel's clock) is over. A prompt's button (`alerts.edge_prompts`: an ETA passed, an
+update overdue) starts /update of its incident at the step it asks for.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 import unicodedata
@@ -36,7 +42,9 @@ from bot.feed.models import Feed, Incident, Status
 from bot.feed.yamlsource import FeedError
 from bot.inbound import ButtonPressed, Inbound, TextMessage
 from bot.statement import build_statement
+from bot.store import TelegramStore
 from channels.telegram import alerts
+from channels.telegram.words import word
 
 if TYPE_CHECKING:
     from channels.telegram.handlers import StaffBot
@@ -120,6 +128,12 @@ FIELDS = {
 }
 LANGUAGES = {"es": "español", "en": "English"}
 OPTIONAL = frozenset({"staff_instructions", "message"})
+# Where a prompt's button starts /update: a passed ETA asks for a new one (and the next
+# update), an overdue update for the whole update.
+ASKED_STEPS = {
+    "eta": ("when:eta", "when:next_update_by", "preview"),
+    "upd": ("status", "text:message", "when:eta", "when:next_update_by", "preview"),
+}
 STEPS = {
     "open": ["services", "areas", "status", "text:title", "text:summary",
              "text:staff_instructions", "when:eta", "when:next_update_by", "preview"],
@@ -136,7 +150,7 @@ def say(locale: str, key: str, **values: Any) -> str:
 
 @dataclass
 class Draft:
-    """One operator's change in the making, in one chat."""
+    """One operator's change in the making, in one chat (kept in the store between steps)."""
 
     action: str
     locale: str
@@ -146,26 +160,101 @@ class Draft:
     values: dict[str, Any] = field(default_factory=dict)
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
     pending_locales: list[str] = field(default_factory=list)  # of the text step at hand
-    change: Change | None = None
+    over: bool = False  # done, cancelled or refused: deleted rather than kept
 
     @property
     def step(self) -> str:
         return self.steps[0]
+
+    def dumps(self) -> str:
+        values = {
+            name: value.isoformat() if isinstance(value, dt.datetime) else str(value)
+            for name, value in self.values.items()
+        }
+        body = {
+            "action": self.action,
+            "locale": self.locale,
+            "steps": self.steps,
+            "incidents": self.incidents,
+            "chosen": self.chosen,
+            "values": values,
+            "texts": self.texts,
+            "pending_locales": self.pending_locales,
+        }
+        return json.dumps(body, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def loads(cls, raw: str) -> Draft:
+        body = json.loads(raw)
+        values: dict[str, Any] = {}
+        for name, value in body["values"].items():
+            if name == "status":
+                values[name] = Status(value)
+            elif name in ("eta", "next_update_by"):
+                values[name] = dt.datetime.fromisoformat(value)
+            else:
+                values[name] = value
+        return cls(
+            action=body["action"],
+            locale=body["locale"],
+            steps=list(body["steps"]),
+            incidents=list(body["incidents"]),
+            chosen={k: list(v) for k, v in body["chosen"].items()},
+            values=values,
+            texts={k: dict(v) for k, v in body["texts"].items()},
+            pending_locales=list(body["pending_locales"]),
+        )
+
+
+# A draft left this long is over: the operator starts again (the feed may have moved on).
+DRAFT_LIFETIME = dt.timedelta(hours=1)
+EXPIRED = "expired"  # what `Operators._draft` finds of a draft left too long
 
 
 class Operators:
     def __init__(self, staff: StaffBot, allowed: Callable[[], set[str]]) -> None:
         self.staff = staff
         self.allowed = allowed
-        self.drafts: dict[tuple[str, str], Draft] = {}
 
     @property
     def service(self) -> Any:
         return self.staff.service
 
+    @property
+    def store(self) -> TelegramStore:
+        return self.staff.store
+
+    # Drafts, kept in the store: a restart mid-conversation goes on where it was ----------
+
+    async def _draft(self, key: tuple[str, str]) -> Draft | str | None:
+        """The draft in the making under `key`, `EXPIRED` if it was left too long, or None."""
+        found = await self.store.operator_draft(*key)
+        if found is None:
+            return None
+        body, saved_at = found
+        if saved_at < self.service.clock().timestamp() - DRAFT_LIFETIME.total_seconds():
+            return EXPIRED
+        try:
+            return Draft.loads(body)
+        except (ValueError, KeyError, TypeError):  # written by another release: start again
+            log.warning("operator draft of %s in %s unreadable: dropped", key[1], key[0])
+            return EXPIRED
+
+    async def _keep(self, key: tuple[str, str], draft: Draft) -> None:
+        if draft.over:
+            await self.store.drop_operator_draft(*key)
+            return
+        now = self.service.clock().timestamp()
+        await self.store.save_operator_draft(
+            *key,
+            draft.dumps(),
+            at=now,
+            expire_before=now - DRAFT_LIFETIME.total_seconds(),
+        )
+
     # Is it ours? -------------------------------------------------------------------------
 
-    def claims(self, event: Inbound) -> bool:
+    async def claims(self, event: Inbound) -> bool:
         """Whether a private message is an operator's work (one bot serving customers too:
         everything else an operator sends is a customer's question)."""
         if event.person.id not in self.allowed():
@@ -175,7 +264,7 @@ class Operators:
         return (
             (command is not None and command[0] in (*COMMANDS, "help"))
             or (isinstance(event, ButtonPressed) and event.data.startswith(PREFIX))
-            or key in self.drafts
+            or await self._draft(key) is not None
         )
 
     async def handles(self, event: Inbound) -> bool:
@@ -185,8 +274,12 @@ class Operators:
         ours = (
             (command is not None and command[0] in COMMANDS)
             or (isinstance(event, ButtonPressed) and event.data.startswith(PREFIX))
-            or (isinstance(event, TextMessage) and key in self.drafts)
             or private
+            or (
+                isinstance(event, TextMessage)
+                and event.person.id in self.allowed()
+                and await self._draft(key) is not None
+            )
         )
         if not ours:
             return False
@@ -199,9 +292,11 @@ class Operators:
                 event.person.name,
                 command[0] if command else type(event).__name__,
             )
+            if isinstance(event, ButtonPressed):
+                await self._answer_button(event)
             await self._reply(event, say(locale, "refused"), locale)
             return True
-        if not private and not self._in_operations(feed, event.conversation):
+        if not private and not self._in_operations(feed, self.staff.target_of(event.conversation)):
             await self._reply(event, say(locale, "elsewhere"), locale)
             return True
         await self._handle(event, key, feed, locale)
@@ -210,11 +305,10 @@ class Operators:
     @staticmethod
     def _in_operations(feed: Feed, chat: str) -> bool:
         group = alerts.group_of_chat(feed, chat)
-        return group is not None and not group.areas and not group.services
+        return group is not None and alerts.is_operations(group)
 
-    @staticmethod
-    def _locale(feed: Feed, event: Inbound) -> str:
-        group = alerts.group_of_chat(feed, event.conversation)
+    def _locale(self, feed: Feed, event: Inbound) -> str:
+        group = alerts.group_of_chat(feed, self.staff.target_of(event.conversation))
         if group is not None:
             return alerts.locale_of(feed, group)
         wanted = (event.person.locale or "")[:2]
@@ -236,23 +330,56 @@ class Operators:
         if isinstance(event, TextMessage) and event.command is not None:
             name = event.command[0]
             if name == "cancel" or name not in STEPS:
-                had = self.drafts.pop(key, None)
+                had = isinstance(await self._draft(key), Draft)
+                await self.store.drop_operator_draft(*key)
                 await self._reply(event, say(locale, "cancelled" if had else "help"), locale)
                 return
             fresh = Draft(name, locale, list(STEPS[name]))
             fresh.incidents = [i.id for i in feed.incidents if i.is_open]
-            self.drafts[key] = fresh
             await self._ask(event, fresh, feed)
+            await self._keep(key, fresh)
             return
-        draft = self.drafts.get(key)
-        if draft is None:
-            await self._reply(event, say(locale, "help"), locale)
+        if isinstance(event, ButtonPressed):
+            asked = alerts.read_prompt(feed, event.data)
+            if asked is not None:  # a prompt's button: /update of that incident, at its step
+                await self._answer_button(event)
+                await self._start_asked(event, key, feed, locale, *asked)
+                return
+        draft = await self._draft(key)
+        if not isinstance(draft, Draft):
+            if draft == EXPIRED:
+                await self.store.drop_operator_draft(*key)
+            if isinstance(event, ButtonPressed):
+                await self._answer_button(event)
+            await self._reply(
+                event, word(locale, "draft_expired") if draft else say(locale, "help"), locale
+            )
             return
         if isinstance(event, ButtonPressed):
             await self._answer_button(event)
-            await self._button(event, key, draft, feed)
+            await self._button(event, draft, feed)
         elif isinstance(event, TextMessage):
             await self._text(event, draft, feed)
+        await self._keep(key, draft)
+
+    async def _start_asked(
+        self,
+        event: Inbound,
+        key: tuple[str, str],
+        feed: Feed,
+        locale: str,
+        code: str,
+        incident: Incident | None,
+    ) -> None:
+        """Start /update of `incident` where a prompt asked: at the ETA when it passed, at
+        the whole update when one is overdue."""
+        if incident is None or not incident.is_open:
+            await self._reply(event, word(locale, "not_open"), locale)
+            return
+        draft = Draft("update", locale, list(ASKED_STEPS[code]), incidents=[incident.id])
+        draft.values["id"] = incident.id
+        await self._ask(event, draft, feed)
+        await self._keep(key, draft)
 
     async def _answer_button(self, event: ButtonPressed) -> None:
         if event.answer_id:
@@ -277,7 +404,7 @@ class Operators:
             await self._reply(event, say(loc, "status"), loc, rows)
         elif step == "incident":
             if not draft.incidents:
-                self.drafts.pop((event.conversation, event.person.id), None)
+                draft.over = True
                 await self._reply(event, say(loc, "no_incidents"), loc)
                 return
             rows = [[(incident_id, f"{PREFIX}i:{n}")] for n, incident_id in
@@ -303,9 +430,7 @@ class Operators:
         draft.steps.pop(0)
         await self._ask(event, draft, feed)
 
-    async def _button(
-        self, event: ButtonPressed, key: tuple[str, str], draft: Draft, feed: Feed
-    ) -> None:
+    async def _button(self, event: ButtonPressed, draft: Draft, feed: Feed) -> None:
         data = event.data[len(PREFIX) :]
         kind, _, value = data.partition(":")
         step = draft.step
@@ -335,11 +460,11 @@ class Operators:
             draft.values["id"] = draft.incidents[index]
             await self._next(event, draft, feed)
         elif step == "preview" and kind in ("ok", "no"):
-            self.drafts.pop(key, None)
-            if kind == "no" or draft.change is None:
+            draft.over = True
+            if kind == "no":
                 await self._reply(event, say(draft.locale, "cancelled"), draft.locale)
                 return
-            await self._apply(event, draft)
+            await self._apply(event, draft, feed)
         # anything else: a button of an earlier step, pressed late; nothing to do
 
     async def _text(self, event: TextMessage, draft: Draft, feed: Feed) -> None:
@@ -393,10 +518,9 @@ class Operators:
             changed = apply_change(text, change, author="preview", now=now)
             preview = parse_feed(changed, "preview", self.service.registry).feed
         except (FeedError, ChangeError, ValueError) as error:
-            self.drafts.pop((event.conversation, event.person.id), None)
+            draft.over = True
             await self._reply(event, say(loc, "invalid", error=_short(error)), loc)
             return
-        draft.change = change
         incident = preview.incident(change.id)
         assert incident is not None
         blocks = [say(loc, "preview")]
@@ -404,13 +528,15 @@ class Operators:
         rows = [[(say(loc, "confirm"), f"{PREFIX}ok"), (say(loc, "discard"), f"{PREFIX}no")]]
         await self._reply(event, "\n\n".join(blocks)[:4000], loc, rows)
 
-    async def _apply(self, event: Inbound, draft: Draft) -> None:
-        assert draft.change is not None
+    async def _apply(self, event: Inbound, draft: Draft, feed: Feed) -> None:
         name = event.person.name or event.person.id
         author = f"telegram:{event.person.id} ({name})"
         try:
-            state = await self.service.apply(draft.change, author=author, source="telegram")
-        except (FeedError, ChangeError) as error:
+            # (Made again from the draft, as previewed: the draft is what is kept between
+            # steps, across restarts.)
+            change = self._change(draft, feed)
+            state = await self.service.apply(change, author=author, source="telegram")
+        except (FeedError, ChangeError, ValueError) as error:
             await self._reply(
                 event, say(draft.locale, "invalid", error=_short(error)), draft.locale
             )

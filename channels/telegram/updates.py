@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -29,8 +29,9 @@ from bot.store import TelegramStore
 from channels.telegram.bot_api import TelegramBot
 
 log = logging.getLogger(__name__)
-# One bot token serving two channels (staff and customers): the channel an event is for.
-Route = Callable[[Inbound], str]
+# One bot token serving two channels (staff and customers): the channel an event is for
+# (asked of the store: an operator's conversation in the making is kept there).
+Route = Callable[[Inbound], Awaitable[str]]
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_TEXT = 4096  # Telegram's own limit: longer text is forged
@@ -168,7 +169,7 @@ async def handle_update(
         log.debug("update %d carries nothing %s answers", update.update_id, channel)
         return
     if route is not None:  # one bot for two channels: whose this event is
-        event = dataclasses.replace(event, channel=route(event))
+        event = dataclasses.replace(event, channel=await route(event))
     await dispatch(event)
 
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from bot.feed.changes import ResolveIncident, UpdateIncident
+from bot.feed.changes import OpenIncident, ResolveIncident, UpdateIncident, apply_change
 from bot.store import Place
+from channels.telegram import customer_notify
 from channels.telegram.customer_handoff import HANDOFFS, ReplyRefused
 from tests.channels.telegram.conftest import OPERATOR, WARDENS, Running, running_unavoz, staff_feed
 from tests.conftest import NOON
@@ -162,19 +163,28 @@ async def test_mysubscriptions_unsubscribe_and_forget(bot: Running) -> None:
     assert mine["text"] == "Le aviso de cambios en: 28012, fibra."
     [gone] = await ask(bot, ANA, "/unsubscribe fibra")
     assert gone["text"] == "No recibirá más avisos de fibra."
-    # The replies above are recorded before she asks to be forgotten (a reply still being
-    # recorded at that instant would leave its ledger row: a known gap, see the README).
-    for _ in range(200):
-        counts = await bot.app.store.delivery_counts()
-        if not counts.get("pending") and not counts.get("sending"):
-            break
-        await asyncio.sleep(0.02)
+    await ask(bot, ANA, "/language en")
+    assert await bot.app.store.chosen_language("customer", str(ANA)) == "en"
     [forgot] = await ask(bot, ANA, "/forget")
-    assert forgot["text"].startswith("He borrado todo")
+    assert forgot["text"].startswith("I deleted everything")
     assert await bot.app.store.subscriptions_of("customer", str(ANA)) == []
-    # What is left is the record of the confirmation itself, sent after the forgetting.
-    kept = [e for e in await bot.app.store.ledger("customer") if e.target == str(ANA)]
-    assert [e.payload for e in kept if "borrado" not in e.payload] == []
+    assert await bot.app.store.chosen_language("customer", str(ANA)) is None
+    # Once the confirmation is out and recorded (before someone else's later answer is sent),
+    # nothing names the chat: no subscription, no delivery (waiting, sent, or the
+    # confirmation itself), no ledger row, no rate-limit log.
+    await ask(bot, PIERRE, "/help")
+    store = bot.app.store
+    found = []
+    async with store._transaction() as tx:  # type: ignore[attr-defined]
+        for table, column in (
+            ("deliveries", "target"),
+            ("ledger", "target"),
+            ("send_log", "target"),
+            ("chat_languages", "address"),
+        ):
+            rows = await tx.fetch(f"SELECT count(*) FROM {table} WHERE {column} = ?", str(ANA))
+            found.append((table, int(rows[0][0])))
+    assert found == [("deliveries", 0), ("ledger", 0), ("send_log", 0), ("chat_languages", 0)]
 
 
 async def test_a_blocked_chat_loses_its_subscriptions(bot: Running) -> None:
@@ -258,3 +268,38 @@ async def test_floods_stickers_and_long_texts_do_not_crash_or_slow_others(bot: R
     await bot.until(lambda: any(t.startswith("Recibo demasiados") for t in bot.texts(ANA)))
     await asyncio.sleep(0.3)
     assert len(bot.texts(ANA)) == 21  # 20 answers, then one request to slow down
+
+
+@pytest.mark.parametrize(("most", "told"), [(50, 2), (1, 0)], ids=["one-by-one", "net"])
+async def test_revisions_recorded_while_nobody_told_are_caught_up_on(
+    bot: Running, monkeypatch: pytest.MonkeyPatch, most: int, told: int
+) -> None:
+    """Another writer's revisions (the CLI with the server down, another instance) are told
+    one by one when this notifier next hears of one; a gap longer than `CATCH_UP` as its net
+    change: an incident opened and resolved within it is then not told at all."""
+    monkeypatch.setattr(customer_notify, "CATCH_UP", most)
+    await ask(bot, ANA, "/subscribe 28012")
+    store, service = bot.app.store, bot.app.service
+    text = service.state.loaded.text
+    opened = apply_change(
+        text,
+        OpenIncident(
+            id="water-cut",
+            title={"es": "Corte de agua", "en": "Water cut"},
+            summary={"es": "Sin agua.", "en": "No water."},
+            services=["permits"],
+            areas=["centro"],
+            next_update_by=NOON + dt.timedelta(hours=1),
+        ),
+        author="cli",
+        now=NOON,
+    )
+    closed = apply_change(opened, ResolveIncident(id="water-cut"), author="cli", now=NOON)
+    for document in (opened, closed):
+        await store.record_revision(document, author="cli", source="cli")
+    await service.sync_from_store()  # as NOTIFY or the file watcher would
+    bot.standin.queue_message(ANA, "/mysubscriptions", user=who(ANA))  # after what was queued
+    await bot.until(lambda: bot.texts(ANA)[-1].startswith("Le aviso de cambios en"))
+    notices = [t for t in bot.texts(ANA) if "Corte de agua" in t]
+    assert [t.split("\n")[0] for t in notices] == ["⚠️ Nuevo aviso", "✅ Solucionado"][:told]
+    assert await store.revision_cursor(customer_notify.CURSOR) == 3

@@ -1,11 +1,17 @@
 """`unavoz run` as a real process with the customer bot on the stand-in: asking in both
 languages, subscribing, a notice on a change and on resolution exactly once across a SIGKILL
-and a restart, a blocked chat, a hand-off round trip through the admin API, /forget; and,
-without a token, one line saying the channel is off."""
+and a restart, a blocked chat, a hand-off round trip through the admin API, /forget; changes
+made by the CLI while the server was down, each told at its restart; a language chosen
+without subscribing, kept across a restart; and, without a token, one line saying the channel
+is off."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -156,3 +162,73 @@ async def test_without_a_token_the_channel_is_off_in_one_line(
     assert len(lines) == 1 and lines[0].endswith(
         "customer bot (Telegram): off (TELEGRAM_CUSTOMER_TOKEN not set)"
     )
+
+
+def cli(feed: Path, database: str, *args: str) -> None:
+    """`unavoz incident …` as an operator runs it, while no server runs."""
+    env = {**os.environ, "UNAVOZ_DATABASE_URL": database, "UNAVOZ_NOW": "2026-11-24T12:05:00+01:00"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "incident", *args, "--feed", str(feed), "--author", "ana"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+async def test_changes_made_while_the_server_was_down_are_each_told_and_a_language_is_kept(
+    feed_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_CUSTOMER_TOKEN", DEFAULT_TOKEN)
+    monkeypatch.delenv("TELEGRAM_STAFF_TOKEN", raising=False)
+    monkeypatch.setenv("TELEGRAM_RATE", "0/1")
+    database = f"sqlite:///{tmp_path}/run.db"
+    log = tmp_path / "run.log"
+    async with TelegramStandIn() as standin:
+        monkeypatch.setenv("TELEGRAM_API_URL", standin.url)
+
+        def texts(chat: int) -> list[str]:
+            return [m["text"] for m in standin.messages(chat)]
+
+        def say(chat: int, text: str) -> None:
+            standin.queue_message(chat, text, user=person(chat, language_code="es"))
+
+        first = Instance(feed_file, database, free_port(), log)
+        try:
+            await first.wait_up()
+            say(ANA, "/subscribe 28012")
+            say(LUIS, "/language en")  # not subscribed: only his language is kept
+            await until(lambda: texts(ANA) and texts(LUIS))
+            assert texts(LUIS) == ["I will speak English from now on."]
+        finally:
+            assert first.stop() == 0
+        # Two changes by the CLI while nobody runs: a new incident there, then the other
+        # one resolved. Each is a revision; the server adopts only the latest at start.
+        cli(feed_file, database, "open", "water-cut", "--service", "permits", "--area", "centro",
+            "--title", "es=Corte de agua", "--title", "en=Water cut", "--next-update", "+1h",
+            "--summary", "es=Sin agua.", "--summary", "en=No water.")  # fmt: skip
+        cli(feed_file, database, "resolve", "permits-down",
+            "--message", "es=Ya funciona.", "--message", "en=It works again.")  # fmt: skip
+        second = Instance(feed_file, database, free_port(), log)
+        try:
+            await second.wait_up()
+            await until(lambda: len(texts(ANA)) == 3)
+            say(LUIS, "28012")
+            await until(lambda: len(texts(LUIS)) == 2)
+            say(LUIS, "/forget")
+            await until(lambda: len(texts(LUIS)) == 3)
+            say(LUIS, "28012")
+            await until(lambda: len(texts(LUIS)) == 4)
+        finally:
+            assert second.stop() == 0
+        new, fixed = texts(ANA)[1:]
+        assert new.startswith("⚠️ Nuevo aviso") and "Corte de agua" in new
+        assert fixed.startswith("✅ Solucionado") and "Renovación de permisos" in fixed
+        # His language outlived the restart, and /forget deleted it: Telegram's again.
+        assert "Water cut" in texts(LUIS)[1]
+        assert texts(LUIS)[2].startswith("I deleted everything")
+        assert "Corte de agua" in texts(LUIS)[3]
+    with sqlite3.connect(tmp_path / "run.db") as db:
+        assert db.execute("SELECT count(*) FROM chat_languages").fetchone() == (0,)
+    assert "Traceback" not in log.read_text(encoding="utf-8")

@@ -1,16 +1,18 @@
 """`unavoz run` as a real process with the staff bot on the stand-in: an alert, a SIGKILL while
-its escalation is pending, a restart — repeated once, escalated once, nothing sent twice."""
+its escalation is pending, a restart — repeated once, escalated once, nothing sent twice; and
+an operator's conversation killed half-way and finished after the restart."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.channels.telegram.conftest import OPERATIONS, WARDENS, staff_feed
+from tests.channels.telegram.conftest import OPERATIONS, OPERATOR, WARDENS, staff_feed
 from tests.delivery.test_crash import Instance, free_port
-from tests.standins.telegram import DEFAULT_TOKEN, TelegramStandIn
+from tests.standins.telegram import DEFAULT_TOKEN, TelegramStandIn, person
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -69,3 +71,59 @@ async def test_a_pending_escalation_survives_a_kill_and_happens_once(
     assert consistency is not None and consistency["channels"]["staff"]["state"] == "in_sync"
     log = (tmp_path / "run.log").read_text(encoding="utf-8")
     assert "Traceback" not in log
+
+
+async def test_an_operators_conversation_goes_on_after_a_restart(
+    feed_file: Path,
+    tmp_path: Path,
+    standin: TelegramStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    feed_file.write_text(staff_feed(feed_file.read_text(encoding="utf-8")), encoding="utf-8")
+    monkeypatch.setenv("TELEGRAM_STAFF_TOKEN", DEFAULT_TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_URL", standin.url)
+    monkeypatch.setenv("TELEGRAM_RATE", "0/1")
+    database = f"sqlite:///{tmp_path}/run.db"
+    marta = person(OPERATOR, "Marta", language_code="en")
+
+    def last() -> dict[str, Any]:
+        return standin.messages(OPERATOR)[-1]
+
+    async def answered(count: int) -> str:
+        await until(lambda: len(standin.messages(OPERATOR)) > count)
+        return str(last()["text"])
+
+    async def press(label: str) -> str:
+        count, message = len(standin.messages(OPERATOR)), last()
+        rows = message["reply_markup"]["inline_keyboard"]
+        data = next(b["callback_data"] for row in rows for b in row if b["text"] == label)
+        standin.press_button(OPERATOR, message["message_id"], data, user=marta)
+        return await answered(count)
+
+    async def say(text: str) -> str:
+        count = len(standin.messages(OPERATOR))
+        standin.queue_message(OPERATOR, text, user=marta)
+        return await answered(count)
+
+    first = Instance(feed_file, database, free_port(), tmp_path / "run.log")
+    try:
+        await first.wait_up()
+        assert await say("/update") == "Which incident?"
+        assert await press("permits-down") == "Status?"
+        assert await press("monitoring") == "Type what changed in español: (or “-” for none)"
+    finally:
+        first.kill()  # mid-conversation
+    second = Instance(feed_file, database, free_port(), tmp_path / "run.log")
+    try:
+        await second.wait_up()
+        assert await say("Ya funciona en pruebas.") == (
+            "Type what changed in English: (or “-” for none)"
+        )
+        await say("Working in tests.")
+        await say("-")
+        assert (await say("-")).startswith("This is what every channel will say.")
+        assert (await press("Confirm")).startswith("Done: revision 2, by telegram:777 (Marta)")
+    finally:
+        assert second.stop() == 0
+    assert "status: monitoring" in feed_file.read_text(encoding="utf-8")
+    assert "Working in tests." in feed_file.read_text(encoding="utf-8")

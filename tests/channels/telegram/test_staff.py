@@ -155,6 +155,8 @@ async def test_a_time_edge_is_a_revision_the_operations_group_is_alerted_of(
     unavoz.clock.set(NOON.replace(hour=14, minute=31))  # the promised update is overdue
     told = await unavoz.app.timekeeper.tell_due()
     assert [edge.incident_id for edge in told] == ["permits-down"]
-    await unavoz.until(lambda: len(unavoz.texts(OPERATIONS)) == 3)
-    assert "as soon as we can" in unavoz.texts(OPERATIONS)[-1]  # the overdue update, told
+    await unavoz.until(lambda: len(unavoz.texts(OPERATIONS)) == 4)
+    alert, prompt = unavoz.texts(OPERATIONS)[2:]
+    assert "as soon as we can" in alert  # the overdue update, told
+    assert prompt.startswith("⏰ The next update on")  # and operations asked for one
     await unavoz.until(lambda: unavoz.texts(OPERATIONS)[0].startswith("⚠️ OUT OF DATE"))

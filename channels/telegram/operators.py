@@ -43,6 +43,7 @@ from bot.feed.yamlsource import FeedError
 from bot.inbound import ButtonPressed, Inbound, TextMessage
 from bot.statement import build_statement
 from bot.store import TelegramStore
+from bot.words import status_label, words
 from channels.telegram import alerts
 from channels.telegram.words import word
 
@@ -56,76 +57,6 @@ PREFIX = "op:"  # callback data of the conversation's buttons
 PREVIEW_EACH = 700  # characters of each channel's words shown in a preview
 STATUSES = (Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING)
 
-SAY = {
-    "es": {
-        "refused": "Lo siento: solo los responsables de operaciones de la lista pueden cambiar"
-        " incidencias. Queda registrado el intento.",
-        "help": "Operaciones: /open abre una incidencia, /update la actualiza, /resolve la"
-        " da por resuelta, /cancel abandona.",
-        "services": "¿Qué servicios? Pulse los que sean y luego «Listo».",
-        "areas": "¿Qué zonas? Pulse las que sean y luego «Listo».",
-        "status": "¿Estado?",
-        "incident": "¿Qué incidencia?",
-        "no_incidents": "No hay incidencias abiertas.",
-        "text": "Escriba {what} en {language}:",
-        "optional": " (o «-» para nada)",
-        "when": "{what}: una hora como 18:30 o +2h (o «-» para ninguna).",
-        "preview": "Así lo dirá cada canal. ¿Confirma?",
-        "confirm": "Confirmar",
-        "discard": "Descartar",
-        "done": "Listo",
-        "keep": "Igual",
-        "cancelled": "Cancelado: no ha cambiado nada.",
-        "recorded": "Hecho: revisión {revision}, por {author}.",
-        "invalid": "No se ha cambiado nada: {error}",
-        "choose": "Elija al menos uno.",
-        "elsewhere": "Cambie incidencias en un chat privado conmigo o en el grupo de operaciones.",
-    },
-    "en": {
-        "refused": "Sorry: only the operations leads on the list may change incidents. This"
-        " attempt has been logged.",
-        "help": "Operations: /open opens an incident, /update updates one, /resolve resolves"
-        " one, /cancel gives up.",
-        "services": "Which services? Press each, then Done.",
-        "areas": "Which areas? Press each, then Done.",
-        "status": "Status?",
-        "incident": "Which incident?",
-        "no_incidents": "There are no open incidents.",
-        "text": "Type {what} in {language}:",
-        "optional": " (or “-” for none)",
-        "when": "{what}: a time like 18:30 or +2h (or “-” for none).",
-        "preview": "This is what every channel will say. Confirm?",
-        "confirm": "Confirm",
-        "discard": "Discard",
-        "done": "Done",
-        "keep": "Unchanged",
-        "cancelled": "Cancelled: nothing changed.",
-        "recorded": "Done: revision {revision}, by {author}.",
-        "invalid": "Nothing changed: {error}",
-        "choose": "Choose at least one.",
-        "elsewhere": "Change incidents in a private chat with me or in the operations group.",
-    },
-}
-FIELDS = {
-    "es": {
-        "title": "el título",
-        "summary": "qué pasa",
-        "message": "qué ha cambiado",
-        "resolution": "qué se ha arreglado",
-        "staff_instructions": "las instrucciones para el personal",
-        "eta": "Hora estimada de solución",
-        "next_update_by": "Próxima actualización",
-    },
-    "en": {
-        "title": "the title",
-        "summary": "what is wrong",
-        "message": "what changed",
-        "resolution": "what was fixed",
-        "staff_instructions": "the instructions for staff",
-        "eta": "Estimated fix time",
-        "next_update_by": "Next update",
-    },
-}
 LANGUAGES = {"es": "español", "en": "English"}
 OPTIONAL = frozenset({"staff_instructions", "message"})
 # Where a prompt's button starts /update: a passed ETA asks for a new one (and the next
@@ -144,8 +75,8 @@ STEPS = {
 
 
 def say(locale: str, key: str, **values: Any) -> str:
-    text = SAY.get(locale, SAY["en"]).get(key) or SAY["en"][key]
-    return text.format(**values) if values else text
+    """The operators' fixed words: the `operators` section of `bot/words/<locale>.yaml`."""
+    return words(locale)(f"operators.{key}", **values)
 
 
 @dataclass
@@ -398,7 +329,7 @@ class Operators:
             rows.append([(say(loc, "done"), f"{PREFIX}done")])
             await self._reply(event, say(loc, step), loc, rows)
         elif step == "status":
-            rows = [[(s.value, f"{PREFIX}st:{s.value}")] for s in STATUSES]
+            rows = [[(status_label(s, loc), f"{PREFIX}st:{s.value}")] for s in STATUSES]
             if draft.action == "update":
                 rows.append([(say(loc, "keep"), f"{PREFIX}st:-")])
             await self._reply(event, say(loc, "status"), loc, rows)
@@ -407,21 +338,21 @@ class Operators:
                 draft.over = True
                 await self._reply(event, say(loc, "no_incidents"), loc)
                 return
-            rows = [[(incident_id, f"{PREFIX}i:{n}")] for n, incident_id in
-                    enumerate(draft.incidents[:40])]  # fmt: skip
+            rows = [[(_incident_label(feed, incident_id, loc), f"{PREFIX}i:{n}")]
+                    for n, incident_id in enumerate(draft.incidents[:40])]  # fmt: skip
             await self._reply(event, say(loc, "incident"), loc, rows)
         elif step.startswith("text:"):
             name = step[5:]
             if not draft.pending_locales:
                 draft.pending_locales = list(feed.organization.locales)
             language = draft.pending_locales[0]
-            what = FIELDS.get(loc, FIELDS["en"])[name]
+            what = say(loc, f"field.{name}")
             text = say(loc, "text", what=what, language=LANGUAGES.get(language, language))
             if name in OPTIONAL:
                 text += say(loc, "optional")
             await self._reply(event, text, loc)
         elif step.startswith("when:"):
-            what = FIELDS.get(loc, FIELDS["en"])[step[5:]]
+            what = say(loc, f"field.{step[5:]}")
             await self._reply(event, say(loc, "when", what=what), loc)
         elif step == "preview":
             await self._preview(event, draft, feed)
@@ -591,3 +522,15 @@ def _new_id(feed: Feed, titles: dict[str, str]) -> str:
 
 def _short(error: Exception) -> str:
     return str(error)[:1500]
+
+
+BUTTON_TEXT = 60  # characters of an incident's title on its button
+
+
+def _incident_label(feed: Feed, incident_id: str, locale: str) -> str:
+    """An incident's button: its title in the operator's language (the id if it is gone)."""
+    incident = feed.incident(incident_id)
+    if incident is None:
+        return incident_id
+    title = incident.title.get(locale) or incident.title[feed.organization.default_locale]
+    return title if len(title) <= BUTTON_TEXT else title[: BUTTON_TEXT - 1].rstrip() + "…"

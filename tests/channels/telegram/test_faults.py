@@ -150,14 +150,14 @@ async def test_an_operator_opens_updates_and_resolves_from_the_chat(quick: Runni
     assert incident.eta == unavoz.clock() + dt.timedelta(hours=2)
 
     await say("/update")
-    await press("no-fibre-in-the-north")
-    await press("identified")
+    await press("No fibre in the North")
+    await press("cause identified")
     for words in ("Cable cortado.", "A cut cable.", "-", "-"):
         await say(words)
     await press("Confirm")
     assert "revision 3" in str(last()["text"])
     await say("/resolve")
-    await press("no-fibre-in-the-north")
+    await press("No fibre in the North")
     await say("Reparado.")
     await say("Repaired.")
     await press("Confirm")

@@ -203,7 +203,7 @@ async def test_a_conversation_left_an_hour_expires(quick: Running) -> None:
     assert question["text"] == "Which incident?"
     assert await unavoz.app.store.operator_draft(str(OPERATOR), str(OPERATOR)) is not None
     unavoz.clock.advance(dt.timedelta(minutes=61))
-    [choice] = [b for b in buttons(question) if b["text"] == "permits-down"]
+    [choice] = [b for b in buttons(question) if b["text"] == "Permit renewal down"]
     standin.press_button(OPERATOR, question["message_id"], choice["callback_data"], user=MARTA)
     await unavoz.until(lambda: len(unavoz.texts(OPERATOR)) == 2)
     assert unavoz.texts(OPERATOR)[-1].startswith("That conversation was left over an hour ago")

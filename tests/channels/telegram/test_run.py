@@ -109,7 +109,7 @@ async def test_an_operators_conversation_goes_on_after_a_restart(
     try:
         await first.wait_up()
         assert await say("/update") == "Which incident?"
-        assert await press("permits-down") == "Status?"
+        assert await press("Permit renewal down") == "Status?"
         assert await press("monitoring") == "Type what changed in español: (or “-” for none)"
     finally:
         first.kill()  # mid-conversation

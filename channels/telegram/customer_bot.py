@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FLOOD = Limit(20, 60.0)  # messages one person may send before being asked to wait
-REMEMBERED_PEOPLE = 10_000  # flood counters kept in memory, at most
+REMEMBERED_PEOPLE = 10_000  # flood counters (and places last asked about) kept, at most
+RECALL = 30 * 60.0  # seconds a chat's last place answers a follow-up ("when is it fixed?")
 
 
 class CustomerBot:
@@ -50,6 +51,7 @@ class CustomerBot:
         self.wake = wake
         self._recent: dict[str, deque[float]] = {}
         self._warned: dict[str, float] = {}
+        self._asked: dict[str, tuple[float, tuple[conversation.Place, ...]]] = {}
         # The hand-off desk, when the operators' console runs (see customer_handoff.py).
         self.handoffs: HandoffDesk | None = None
 
@@ -113,7 +115,26 @@ class CustomerBot:
         if understood.wants_human:
             await self._human(event, state, understood.places, locale, text)
             return
-        await self.send(event, replies.answer_understood(state, understood, locale, now), locale)
+        earlier = self._asked.get(event.conversation)
+        if understood.places:
+            self._remember(event.conversation, understood.places, now.timestamp())
+        said = replies.answer(
+            state,
+            text,
+            locale,
+            now,
+            understood=understood,
+            earlier=earlier[1] if earlier and earlier[0] > now.timestamp() - RECALL else (),
+            name=_first_name(event.person.name),
+        )
+        await self.send(event, said, locale)
+
+    def _remember(self, chat: str, places: Sequence[conversation.Place], at: float) -> None:
+        """What a chat asked about last, for a follow-up question that names no place (in
+        memory only, for `RECALL` seconds; /forget drops it)."""
+        if len(self._asked) >= REMEMBERED_PEOPLE and chat not in self._asked:
+            self._asked.clear()
+        self._asked[chat] = (at, tuple(places))
 
     async def _command(
         self, event: TextMessage, command: tuple[str, str], state: FeedState, locale: str
@@ -174,6 +195,8 @@ class CustomerBot:
         elif (place := replies.parse_place(value)) is not None and kind in ("a", "s"):
             if kind == "a":
                 said = replies.answer_place(state, place, locale, now)
+                chosen = replies.conversation_place(place)
+                self._remember(event.conversation, [chosen], now.timestamp())
             else:
                 said = [await self._subscribe(event.conversation, state, place, locale)]
         await self.send(event, said, locale)
@@ -232,6 +255,7 @@ class CustomerBot:
     async def forget(self, chat: str) -> None:
         """The chat's subscriptions, language and hand-offs, at once (the adapter forgets
         the rest when it sends the confirmation)."""
+        self._asked.pop(chat, None)
         await self.store.choose_language(self.adapter.name, chat, None)
         await self.store.unsubscribe(self.adapter.name, chat)
         if self.handoffs is not None:

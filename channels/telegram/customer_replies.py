@@ -135,15 +135,38 @@ def small_talk(text: str) -> str | None:
     return None
 
 
-def answer(state: FeedState, text: str, locale: str, now: dt.datetime) -> list[Said]:
-    """The messages answering what a customer wrote."""
-    understood = conversation.understand(state, clean(text))
+# A message naming no place that asks after "it" ("when will it be fixed?", "¿y ahora?")
+# is about the place the person asked about a moment ago.
+_FOLLOW_UP = re.compile(
+    r"\?|\b(cu[aá]ndo|when|arregl|solucion|fix|funciona|work|estado|status|sigue|still|"
+    r"ahora|now|hora|time|eta|vuelve|back|novedad|news|update|actualiz)",
+    re.IGNORECASE,
+)
+
+
+def answer(
+    state: FeedState,
+    text: str,
+    locale: str,
+    now: dt.datetime,
+    *,
+    understood: conversation.Understood | None = None,
+    earlier: Sequence[Place] = (),
+    name: str | None = None,
+) -> list[Said]:
+    """The messages answering what a customer wrote (`earlier`: the places they asked about
+    a moment ago, for a question that names none)."""
+    if understood is None:
+        understood = conversation.understand(state, clean(text))
     if not (understood.places or understood.choices or understood.unknown_postcode):
         talk = small_talk(text)
         if talk == "greeting":
-            return [start(state.feed, locale, None)]
+            return [start(state.feed, locale, name)]
         if talk == "thanks":
             return [Said(word(locale, "thanks"))]
+        if earlier and _FOLLOW_UP.search(text):
+            understood = conversation.Understood(places=tuple(earlier))
+            return answer_understood(state, understood, locale, now, choose_areas=False)
     return answer_understood(state, understood, locale, now)
 
 

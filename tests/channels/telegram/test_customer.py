@@ -87,6 +87,21 @@ async def test_start_greets_in_the_persons_language(bot: Running) -> None:
     assert "Send me a postcode" in help_["text"]
 
 
+async def test_small_talk_and_a_follow_up_about_the_place_just_asked(bot: Running) -> None:
+    [hello] = await ask(bot, ANA, "Buenas tardes")
+    assert hello["text"].startswith("Hola, Ana. Soy el asistente de estado")
+    [lost] = await ask(bot, ANA, "¿Y cuándo se arregla?")  # nothing asked yet: which place?
+    assert lost["text"].startswith("No he entendido")
+    [first] = await ask(bot, ANA, "28012")
+    [again] = await ask(bot, ANA, "¿Y cuándo se arregla?")
+    assert again["text"] == first["text"] and "Renovación de permisos caída" in again["text"]
+    [thanks] = await ask(bot, ANA, "muchas gracias")
+    assert thanks["text"].startswith("De nada.")
+    bot.clock.advance(dt.timedelta(minutes=31))  # a follow-up is about a moment ago
+    [late] = await ask(bot, ANA, "¿Y cuándo se arregla?")
+    assert late["text"].startswith("No he entendido")
+
+
 @pytest.mark.parametrize(
     ("chat", "text", "expected"),
     [

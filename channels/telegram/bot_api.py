@@ -1,7 +1,8 @@
 """One long-lived python-telegram-bot `Bot` per token: its lifecycle, and what its errors mean.
 
 Every Telegram channel (staff alerts, the customer bot) talks to the Bot API through a
-`TelegramBot`: requests go to `{TELEGRAM_API_URL}/bot{token}/{method}`. It maps PTB's
+`TelegramBot`: requests go to `{TELEGRAM_API_URL}/bot{token}/{method}`, over aiohttp
+(`aiohttp_request.py`: PTB's HTTP layer, one session per bot). It maps PTB's
 exceptions to what the delivery engine does next (`delivery_error`), and keeps one pause
 per bot: after a 429 with `retry_after`, nothing more is sent by that bot until it is over.
 
@@ -41,7 +42,6 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.request import HTTPXRequest
 
 from bot.delivery.model import (
     DeliveryError,
@@ -49,6 +49,7 @@ from bot.delivery.model import (
     RetryLater,
     TransientError,
 )
+from channels.telegram.aiohttp_request import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -155,14 +156,18 @@ class TelegramBot:
         self.bot = Bot(
             token,
             base_url=f"{self.api_url}/bot",
-            request=HTTPXRequest(
-                # About the engine's concurrency (32), the long poll and a few edits: httpcore
-                # walks its whole pool for every request, so a bigger one only costs CPU.
+            # About the engine's concurrency (32), the long poll and a few edits.
+            request=AiohttpRequest(
                 connection_pool_size=40,
                 read_timeout=timeout,
                 write_timeout=timeout,
                 connect_timeout=timeout,
                 pool_timeout=timeout,
+            ),
+            # (Only for PTB's own `get_updates`, which we do not call: `get_updates` below
+            # goes through the pool above.)
+            get_updates_request=AiohttpRequest(
+                read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout
             ),
         )
         self.rejected: str | None = None  # why Telegram refused this token, if it did

@@ -27,7 +27,12 @@ from telegram.error import (
 from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter  # (how Bot builds them)
 
+from bot.delivery.model import TransientError
 from channels.telegram.aiohttp_request import AiohttpRequest, client_timeout
+from channels.telegram.bot_api import TelegramBot
+from tests.standins.telegram import DEFAULT_TOKEN, TelegramStandIn
+
+GROUP = -1_001_234_567_890
 
 
 @dataclass
@@ -287,3 +292,38 @@ def test_ptbs_four_timeouts_as_aiohttps() -> None:
     assert timeout.total == 6.5
     unbounded = client_timeout(read=None, write=3.0, connect=1.0, pool=None)
     assert (unbounded.sock_read, unbounded.connect, unbounded.total) == (None, None, None)
+
+
+# The channel's bot on it ----------------------------------------------------------------
+
+
+async def test_the_channels_bot_sends_through_it_and_reads_only_the_message_id() -> None:
+    async with TelegramStandIn() as standin:
+        standin.add_chat(GROUP)
+        async with TelegramBot(DEFAULT_TOKEN, standin.url) as telegram:
+            assert isinstance(telegram.bot.request, AiohttpRequest)
+            message_id = await telegram.send_message(GROUP, "hola", [[("Ok", "ack")]])
+            await telegram.edit_message(GROUP, message_id, "adiós", [[("Ok", "ack:2")]])
+    [message] = standin.messages(GROUP)
+    assert (message["message_id"], message["text"]) == (message_id, "adiós")
+    assert message["reply_markup"]["inline_keyboard"] == [
+        [{"text": "Ok", "callback_data": "ack:2"}]
+    ]
+    assert {call.method for call in standin.calls} == {"getMe", "sendmessage", "editmessagetext"}
+
+
+async def test_an_answer_without_a_message_id_is_retried() -> None:
+    async def get_me(request: web.Request) -> web.Response:
+        return ok({"id": 123456, "is_bot": True, "first_name": "x", "username": "x_bot"})
+
+    async def send(request: web.Request) -> web.Response:
+        return ok(True)  # (no Message)
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/getMe", get_me)
+    app.router.add_post("/bot{token}/sendmessage", send)
+    async with TestServer(app) as running:
+        url = str(running.make_url("")).rstrip("/")
+        async with TelegramBot(DEFAULT_TOKEN, url) as telegram:
+            with pytest.raises(TransientError, match="without a message id"):
+                await telegram.send_message(GROUP, "hola")

@@ -5,8 +5,10 @@ python-telegram-bot); the stand-in runs in a process of its own, so this process
 time is Unavoz's. Phases, each on a fresh database:
 
 - limits off (TELEGRAM_RATE=0/1): time from the revision to the first and the last alert,
-  alerts/s, and CPU per alert; beside it, in the same run, the baseline: a bare PTB `Bot`
-  sending the same 200 messages with the same concurrency (32) to the same stand-in.
+  alerts/s, and CPU per alert; beside it, in the same run, the baselines: the channel's bare
+  PTB `Bot` (`TelegramBot`, on aiohttp) sending the same 200 messages with the same
+  concurrency (32) to the same stand-in, and, for scale, a PTB `Bot` as it comes (its
+  default HTTPXRequest, `send_message` with an `InlineKeyboardMarkup`).
 - Telegram's limits on (30/s per bot, 20/min per group): the same, and the most messages
   the stand-in saw in any second / any minute per group (they must hold).
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -40,6 +43,10 @@ from channels.telegram.bot_api import TelegramBot  # noqa: E402
 from channels.telegram.delivery import StaffAdapter  # noqa: E402
 from tests.conftest import NOON, SMALL_FEED  # noqa: E402
 from tests.standins.telegram import DEFAULT_TOKEN  # noqa: E402
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def free_port() -> int:
@@ -137,6 +144,26 @@ async def baseline_phase(url: str, groups: int) -> dict[str, float]:
     return {"last": wall, "rate": groups / wall, "cpu_ms": cpu / groups * 1000}
 
 
+async def httpx_phase(url: str, groups: int) -> dict[str, float]:
+    from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+    from telegram.request import HTTPXRequest
+
+    request = HTTPXRequest(connection_pool_size=40)
+    async with Bot(DEFAULT_TOKEN, base_url=f"{url}/bot", request=request) as bot:
+        gate = asyncio.Semaphore(32)
+        text = "ALERTA · grave · Rotura de tubería\n" * 8
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton("Recibido", callback_data="ack")]])
+
+        async def one(n: int) -> None:
+            async with gate:
+                await bot.send_message(-1_003_000_000_000 - n, text, reply_markup=markup)
+
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(one(n) for n in range(groups)))
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    return {"last": wall, "rate": groups / wall, "cpu_ms": cpu / groups * 1000}
+
+
 def count_429(url: str) -> tuple[int, int]:
     """(sendMessage calls, of which answered 429) as the stand-in recorded them."""
     import json
@@ -175,9 +202,10 @@ def main() -> None:
         print(
             f"{args.groups} staff groups, one revision telling all of them (best of {args.repeat})"
         )
-        print(f"{'phase':<36}{'first':>9}{'last':>9}{'alerts/s':>10}{'CPU/alert':>11}")
+        print(f"{'phase':<38}{'first':>9}{'last':>9}{'alerts/s':>10}{'CPU/alert':>11}")
         rows = []
         for name, run in (
+            ("PTB as it comes (httpx), 32 at once", lambda: httpx_phase(url, args.groups)),
             ("baseline: bare PTB Bot, 32 at once", lambda: baseline_phase(url, args.groups)),
             ("engine, limits off", lambda: engine_phase(url, args.groups, True)),
         ):
@@ -188,9 +216,9 @@ def main() -> None:
         for name, r in rows:
             first = f"{r['first']:.3f} s" if "first" in r else "-"
             print(
-                f"{name:<36}{first:>9}{r['last']:>7.2f} s{r['rate']:>10.1f}{r['cpu_ms']:>8.2f} ms"
+                f"{name:<38}{first:>9}{r['last']:>7.2f} s{r['rate']:>10.1f}{r['cpu_ms']:>8.2f} ms"
             )
-        engine = rows[1][1]
+        engine = rows[2][1]
         print(
             f"engine CPU: {1000 / engine['cpu_ms']:.0f} alerts per CPU-second"
             f" = {1000 / engine['cpu_ms'] / 30:.1f}× Telegram's 30/s (target ≥ 10×);"
@@ -199,7 +227,7 @@ def main() -> None:
         sends, refused = count_429(strict_url)
         print(
             f"limits: the strict stand-in (429 past 30/s per bot, 20/min per group) got {sends}"
-            f" sendMessage calls, {refused} over a limit"
+            f" sendMessage calls, {refused} over a limit; peak RSS {rss_mb():.0f} MB"
         )
     finally:
         for process in (free, strict):

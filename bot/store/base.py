@@ -373,6 +373,8 @@ class SubscriptionStore(Protocol):
         make: Callable[[Subscription], NewDelivery],
         places: Sequence[Place] = (),
         once: bool = False,
+        chunk: int | None = None,
+        queued: Callable[[int], object] | None = None,
     ) -> int:
         """Queue what `make` builds for each subscription on `channel` that is owed word of
         `incident_id` at `revision`, exactly once.
@@ -382,6 +384,12 @@ class SubscriptionStore(Protocol):
         is called back once). One transaction marks them told and enqueues their
         deliveries, so however often (and by however many instances) this runs, each is
         told once. Returns how many were queued.
+
+        `chunk`: in chunks of subscriptions, in id order, each its own transaction, and
+        `queued(count)` called after each (to wake the senders: the first messages leave
+        while the rest are queued). The first chunk holds `chunk` subscriptions, each next
+        one twice as many as the last (up to 16 × `chunk`). A crash between chunks leaves
+        the ones committed marked told, so running this again queues only the rest.
         """
         ...
 

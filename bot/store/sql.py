@@ -10,6 +10,7 @@ stores pass the same contract tests because they are the same code.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -135,6 +136,11 @@ def outcome_rows(
         )
     finished = [o.delivery for o in outcomes if o.state is not DeliveryState.PENDING]
     return [(o.delivery.id, o.sent_at) for o in sent], list(told.values()), finished
+
+
+# `queue_notifications` in chunks: the first of the size asked, each next one twice the
+# last, up to this many times the first.
+LARGEST_CHUNK_TIMES = 16
 
 
 class SqlStore(XSql, TelegramSql, HandoffSql):
@@ -843,55 +849,110 @@ class SqlStore(XSql, TelegramSql, HandoffSql):
         make: Callable[[Subscription], NewDelivery],
         places: Sequence[Place] = (),
         once: bool = False,
+        chunk: int | None = None,
+        queued: Callable[[int], object] | None = None,
     ) -> int:
         keys = sorted({str(place) for place in places})
+        total, after, limit = 0, 0, chunk
+        while True:
+            async with self._transaction() as tx:
+                owed = await self._owed(
+                    tx, channel, incident_id, keys, revision, once=once, after=after, limit=limit
+                )
+                subscriptions = await self._tell(tx, incident_id, owed, revision, once=once)
+                await self._enqueue(tx, [make(subscription) for subscription in subscriptions])
+            total += len(subscriptions)
+            if subscriptions and queued is not None:
+                queued(len(subscriptions))
+                # (Whoever that woke — the delivery engine — queues for the store before
+                # the next chunk's transaction does.)
+                await asyncio.sleep(0)
+            if limit is None or chunk is None or len(owed) < limit:
+                return total
+            after = owed[-1]
+            # Each transaction waits its turn behind the senders it woke: a few growing
+            # chunks, not many small ones, and none holding the store for long.
+            limit = min(limit * 2, chunk * LARGEST_CHUNK_TIMES)
+
+    async def _owed(
+        self,
+        tx: Tx,
+        channel: str,
+        incident_id: str,
+        keys: Sequence[str],
+        revision: int,
+        *,
+        once: bool,
+        after: int,
+        limit: int | None,
+    ) -> list[int]:
+        """The subscriptions owed word of `incident_id` at `revision`, by id, after `after`
+        (at most `limit`): listening to one of `keys` or asked about it by name, and not told
+        of it at `revision` or later (`once`: ever)."""
         listening = (
             "SELECT p.subscription_id AS id FROM subscription_places p WHERE p.channel = ?"
-            f" AND p.place IN ({', '.join('?' for _ in keys)}) UNION "
+            f" AND p.place IN ({', '.join('?' for _ in keys)}) AND p.subscription_id > ?"
+            " UNION "
             if keys
             else ""
         )
+        told = "t.revision IS NOT NULL" if once else "t.revision >= ?"
+        rows = await tx.fetch(
+            f"SELECT owed.id FROM ({listening}SELECT n.subscription_id AS id"
+            " FROM subscription_notices n JOIN subscriptions s ON s.id = n.subscription_id"
+            " WHERE n.incident_id = ? AND n.asked AND s.channel = ? AND n.subscription_id > ?"
+            ") AS owed WHERE NOT EXISTS (SELECT 1 FROM subscription_notices t"
+            f" WHERE t.subscription_id = owed.id AND t.incident_id = ? AND {told})"
+            f" ORDER BY owed.id{'' if limit is None else ' LIMIT ?'}",
+            *([channel, *keys, after] if keys else []),
+            incident_id,
+            channel,
+            after,
+            incident_id,
+            *([] if once else [revision]),
+            *([] if limit is None else [limit]),
+        )
+        return [int(row[0]) for row in rows]
+
+    async def _tell(
+        self, tx: Tx, incident_id: str, owed: Sequence[int], revision: int, *, once: bool
+    ) -> list[Subscription]:
+        """Mark the subscriptions `owed` told of `incident_id` at `revision`: those no other
+        transaction marked meanwhile, which it answers (by id)."""
+        if not owed:
+            return []
+        subquery, argument = self._id_list(owed)
         newer = "" if once else " OR subscription_notices.revision < excluded.revision"
-        async with self._transaction() as tx:
-            # Those owed are marked told in one statement, an upsert of their notices in id
-            # order: a second transaction at the same time (of this instance or another)
-            # waits for the rows the first one writes, then finds them told. (The CASTs type
-            # the parameters for PostgreSQL; `WHERE TRUE` keeps SQLite from reading ON
-            # CONFLICT as a join's ON.)
-            rows = await tx.fetch(
-                "INSERT INTO subscription_notices (subscription_id, incident_id, asked, revision)"
-                " SELECT owed.id, CAST(? AS TEXT), FALSE, CAST(? AS BIGINT) FROM ("
-                f"{listening}SELECT n.subscription_id AS id FROM subscription_notices n"
-                " JOIN subscriptions s ON s.id = n.subscription_id"
-                " WHERE n.incident_id = ? AND n.asked AND s.channel = ?"
-                ") AS owed WHERE TRUE ORDER BY owed.id"
-                " ON CONFLICT (subscription_id, incident_id)"
-                " DO UPDATE SET revision = excluded.revision"
-                f" WHERE subscription_notices.revision IS NULL{newer}"
-                " RETURNING subscription_id",
-                incident_id,
-                revision,
-                *([channel, *keys] if keys else []),
-                incident_id,
-                channel,
-            )
-            ids = sorted(int(row[0]) for row in rows)
-            if not ids:
-                return 0
-            subquery, argument = self._id_list(ids)
-            # Locked in id order before they change: two transactions telling the same
-            # subscribers of two incidents wait for each other instead of deadlocking.
-            await tx.execute(
-                "UPDATE subscriptions SET last_notified_revision = ? WHERE id IN (SELECT id FROM"
-                f" subscriptions WHERE id IN ({subquery}) ORDER BY id{self._FOR_UPDATE})"
-                " AND (last_notified_revision IS NULL OR last_notified_revision < ?)",
-                revision,
-                argument,
-                revision,
-            )
-            subscriptions = await self._subscriptions(tx, ids)
-            await self._enqueue(tx, [make(subscription) for subscription in subscriptions])
-        return len(subscriptions)
+        # One statement, an upsert of their notices in id order: a second transaction at the
+        # same time (of this instance or another) waits for the rows the first one writes,
+        # then finds them told. (The CASTs type the parameters for PostgreSQL.)
+        rows = await tx.fetch(
+            "INSERT INTO subscription_notices (subscription_id, incident_id, asked, revision)"
+            " SELECT s.id, CAST(? AS TEXT), FALSE, CAST(? AS BIGINT) FROM subscriptions s"
+            f" WHERE s.id IN ({subquery}) ORDER BY s.id"
+            " ON CONFLICT (subscription_id, incident_id)"
+            " DO UPDATE SET revision = excluded.revision"
+            f" WHERE subscription_notices.revision IS NULL{newer}"
+            " RETURNING subscription_id",
+            incident_id,
+            revision,
+            argument,
+        )
+        ids = sorted(int(row[0]) for row in rows)
+        if not ids:
+            return []
+        subquery, argument = self._id_list(ids)
+        # Locked in id order before they change: two transactions telling the same
+        # subscribers of two incidents wait for each other instead of deadlocking.
+        await tx.execute(
+            "UPDATE subscriptions SET last_notified_revision = ? WHERE id IN (SELECT id FROM"
+            f" subscriptions WHERE id IN ({subquery}) ORDER BY id{self._FOR_UPDATE})"
+            " AND (last_notified_revision IS NULL OR last_notified_revision < ?)",
+            revision,
+            argument,
+            revision,
+        )
+        return await self._subscriptions(tx, ids)
 
     async def _subscriptions(self, tx: Tx, ids: Sequence[int]) -> list[Subscription]:
         """The subscriptions `ids`, by id, with their places and the incidents they asked

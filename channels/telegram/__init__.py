@@ -1,6 +1,7 @@
 """Telegram: alerts for field staff in their groups, and the bot customers message.
 
-- `bot_api.py` — one long-lived PTB `Bot` per token; Bot API errors as the engine's.
+- `bot_api.py` — one long-lived PTB `Bot` per token; Bot API errors as the engine's;
+  `aiohttp_request.py` — PTB's HTTP layer on aiohttp (one session per bot).
 - `updates.py` — getUpdates (offset in the store) or the webhook; updates as inbound events.
 - `staff.py` — the staff voice; `alerts.py` — who hears which alert, superseding, escalation;
   `delivery.py` — the staff adapter; `handlers.py` — the button, /status, /help;

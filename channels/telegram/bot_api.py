@@ -1,7 +1,8 @@
 """One long-lived python-telegram-bot `Bot` per token: its lifecycle, and what its errors mean.
 
 Every Telegram channel (staff alerts, the customer bot) talks to the Bot API through a
-`TelegramBot`: requests go to `{TELEGRAM_API_URL}/bot{token}/{method}`. It maps PTB's
+`TelegramBot`: requests go to `{TELEGRAM_API_URL}/bot{token}/{method}`, over aiohttp
+(`aiohttp_request.py`: PTB's HTTP layer, one session per bot). It maps PTB's
 exceptions to what the delivery engine does next (`delivery_error`), and keeps one pause
 per bot: after a 429 with `retry_after`, nothing more is sent by that bot until it is over.
 
@@ -17,19 +18,14 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 # PTB's own switch: without it PTB 22 warns (PTBDeprecationWarning) whenever it builds a
 # RetryAfter, and `retry_after` is an int. Set once, before any PTB object is made; we read
 # periods as timedeltas (`_seconds` accepts both).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from telegram import (
-    Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Update,
-)
+from telegram import Bot, Update
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -41,7 +37,6 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.request import HTTPXRequest
 
 from bot.delivery.model import (
     DeliveryError,
@@ -49,6 +44,7 @@ from bot.delivery.model import (
     RetryLater,
     TransientError,
 )
+from channels.telegram.aiohttp_request import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -124,15 +120,16 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
     return TransientError(f"{type(exc).__name__}: {message}")
 
 
-def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
+def keyboard(buttons: Buttons | None) -> dict[str, Any] | None:
+    """Inline buttons as the Bot API's `InlineKeyboardMarkup` JSON (plain data: PTB's objects
+    would only be turned back into it, for every message)."""
     if not buttons:
         return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-            for row in buttons
+    return {
+        "inline_keyboard": [
+            [{"text": label, "callback_data": data} for label, data in row] for row in buttons
         ]
-    )
+    }
 
 
 class TelegramBot:
@@ -155,14 +152,18 @@ class TelegramBot:
         self.bot = Bot(
             token,
             base_url=f"{self.api_url}/bot",
-            request=HTTPXRequest(
-                # About the engine's concurrency (32), the long poll and a few edits: httpcore
-                # walks its whole pool for every request, so a bigger one only costs CPU.
+            # About the engine's concurrency (32), the long poll and a few edits.
+            request=AiohttpRequest(
                 connection_pool_size=40,
                 read_timeout=timeout,
                 write_timeout=timeout,
                 connect_timeout=timeout,
                 pool_timeout=timeout,
+            ),
+            # (Only for PTB's own `get_updates`, which we do not call: `get_updates` below
+            # goes through the pool above.)
+            get_updates_request=AiohttpRequest(
+                read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout
             ),
         )
         self.rejected: str | None = None  # why Telegram refused this token, if it did
@@ -224,30 +225,42 @@ class TelegramBot:
                 log.warning("Telegram bot %s: flood control, waiting %g s", self.id, error.after)
             raise error from exc
 
+    async def post(self, method: str, params: dict[str, Any]) -> Any:
+        """Call the Bot API's `method` through the PTB `Bot` (its request, base URL, and its
+        errors as the engine's) and answer Telegram's `result` as plain JSON.
+
+        For the calls sent most (messages and edits): reading the answer into PTB objects
+        (`Message.de_json`) cost more CPU than the HTTP request itself, to read one id.
+        (`method` goes in lower case: Bot API methods are case-insensitive, and PTB's
+        `do_api_request` warns when given a name PTB has a method of its own for.)
+        """
+        return await self.call(lambda: self.bot.do_api_request(method.lower(), api_kwargs=params))
+
     async def send_message(
         self, chat_id: int | str, text: str, buttons: Buttons | None = None
     ) -> int:
         """Send `text` (plain, no parse mode: people's words are never markup); its message id."""
-        message = await self.call(
-            lambda: self.bot.send_message(
-                chat_id=chat_id, text=text, reply_markup=keyboard(buttons)
-            )
-        )
-        return int(message.message_id)
+        params: dict[str, Any] = {"chat_id": chat_id, "text": text}
+        markup = keyboard(buttons)
+        if markup is not None:
+            params["reply_markup"] = markup
+        result = await self.post("sendMessage", params)
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        if not isinstance(message_id, int):
+            # (It may have gone out: retried like a lost answer, at the same small risk.)
+            raise TransientError(f"Telegram answered sendMessage without a message id: {result!r}")
+        return message_id
 
     async def edit_message(
         self, chat_id: int | str, message_id: int, text: str, buttons: Buttons | None = None
     ) -> None:
         """Replace a message's text (and buttons); an edit already there is not an error."""
+        params: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "text": text}
+        markup = keyboard(buttons)
+        if markup is not None:
+            params["reply_markup"] = markup
         try:
-            await self.call(
-                lambda: self.bot.edit_message_text(
-                    text=text,
-                    chat_id=chat_id,
-                    message_id=message_id,
-                    reply_markup=keyboard(buttons),
-                )
-            )
+            await self.post("editMessageText", params)
         except NotModified:
             return
 

@@ -78,7 +78,11 @@ class StaffAdapter(TelegramAdapter):
         if payload.kind in ("reply", "notice", "prompt"):
             await self.send(delivery.target, payload.text, payload.keyboard)
             return
-        sent = await self.store.alert_of_delivery(delivery.idempotency_key)
+        # Only a delivery's earlier attempt can have recorded its alert (attempts only grow,
+        # and its key is its own): the first attempt need not look.
+        sent = None
+        if delivery.attempts > 1:
+            sent = await self.store.alert_of_delivery(delivery.idempotency_key)
         if sent is None:
             chat_id, message_id = await self.send(delivery.target, payload.text, payload.keyboard)
             sent_at = self.clock().timestamp()

@@ -8,10 +8,11 @@ import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.delivery.model import NewDelivery
+from bot.delivery.model import Delivery, NewDelivery
 from bot.store import (
     AlertMessage,
     Place,
@@ -578,9 +579,9 @@ async def test_a_failing_make_marks_nobody_told(store: Store) -> None:
     )
 
 
-@pytest.mark.parametrize("once", [False, True])
+@pytest.mark.parametrize(("once", "chunk"), [(False, None), (True, None), (False, 7), (True, 7)])
 async def test_subscribers_queued_by_several_at_once_are_told_once(
-    store: Store, once: bool
+    store: Store, once: bool, chunk: int | None
 ) -> None:
     record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
     for n in range(50):
@@ -596,12 +597,92 @@ async def test_subscribers_queued_by_several_at_once_are_told_once(
             make=telling(record, incident),
             places=[P28013],
             once=once,
+            chunk=chunk,
         )
 
     queued = await asyncio.gather(*(queue(incident) for incident in ["i1", "i2"] * 4))
     assert sum(queued) == 100  # each subscriber of each incident once, whoever queued it
     assert await store.delivery_counts() == {"pending": 100}
     assert await queue("i1") == await queue("i2") == 0
+
+
+async def test_subscribers_are_queued_in_chunks_each_committed_alone(store: Store) -> None:
+    record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    for n in range(7):
+        await store.subscribe("tg", f"chat-{n}", places=[CENTRO], locale="es")
+    await store.subscribe("tg", "by-name", places=[NORTE], locale="es", incident_ids=["i1"])
+    await store.subscribe("tg", "elsewhere", places=[NORTE], locale="es")
+    chunks: list[int] = []
+    claims: list[asyncio.Task[list[Delivery]]] = []
+
+    def queued(count: int) -> None:
+        chunks.append(count)
+        if len(chunks) == 1:  # the senders, woken by the first chunk, find it committed
+            claim = store.claim_deliveries("tg", instance="x", limit=100, lease=30)
+            claims.append(asyncio.get_running_loop().create_task(claim))
+
+    async def queue() -> int:
+        return await store.queue_notifications(
+            "tg", "i1", revision=record.number, make=telling(record, "i1"), places=[CENTRO],
+            chunk=2, queued=queued,
+        )  # fmt: skip
+
+    assert await queue() == 8
+    assert chunks == [2, 4, 2]  # each chunk twice the last (up to 16 times the first)
+    claimed = [d.target for d in await claims[0]]
+    assert claimed[:2] == ["chat-0", "chat-1"]  # in id order
+    if isinstance(store, SqliteStore):  # (one transaction at a time: before the second)
+        assert len(claimed) == 2
+    assert await queue() == 0
+    assert chunks == [2, 4, 2]  # (nothing queued: not called)
+    rest = await store.claim_deliveries("tg", instance="x", limit=100, lease=30)
+    assert sorted(claimed + [d.target for d in rest]) == sorted(
+        [f"chat-{n}" for n in range(7)] + ["by-name"]
+    )
+
+
+class Crash(Exception):
+    """The process dies here."""
+
+
+@pytest.mark.parametrize("where", ["between chunks", "inside a chunk"])
+@pytest.mark.parametrize("once", [False, True])
+async def test_a_crash_between_chunks_resumes_without_duplicates(
+    store: Store, where: str, once: bool
+) -> None:
+    record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    for n in range(7):
+        await store.subscribe("tg", f"chat-{n}", places=[CENTRO], locale="es")
+    make = telling(record, "i1")
+    made = 0
+
+    def queued(count: int) -> None:
+        if where == "between chunks":
+            raise Crash
+
+    def crashing(subscription: Subscription) -> NewDelivery:
+        nonlocal made
+        made += 1
+        if where == "inside a chunk" and made == 5:  # the second chunk's second
+            raise Crash
+        return make(subscription)
+
+    async def queue(make: Callable[[Subscription], NewDelivery], **options: Any) -> int:
+        return await store.queue_notifications(
+            "tg", "i1", revision=record.number, make=make, places=[CENTRO], once=once, **options
+        )
+
+    with pytest.raises(Crash):
+        await queue(crashing, chunk=3, queued=queued)
+    # The first chunk stays queued and told; nothing of the second is.
+    assert await store.delivery_counts() == {"pending": 3}
+    told = [s for s in await store.subscribers_for("tg", [CENTRO]) if s.last_notified_revision]
+    assert [s.address for s in told] == ["chat-0", "chat-1", "chat-2"]
+    # Run again (the revision adopted again at start): the rest, once each.
+    assert await queue(make, chunk=3) == 4
+    assert await queue(make, chunk=3) == await queue(make) == 0
+    sent = await store.claim_deliveries("tg", instance="x", limit=100, lease=30)
+    assert sorted(d.target for d in sent) == [f"chat-{n}" for n in range(7)]
 
 
 async def test_told_stays_told_across_a_restart(tmp_path: Path) -> None:

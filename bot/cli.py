@@ -226,8 +226,9 @@ async def _apply_change(feed_path: str, change: Change, author: str) -> int:
     async with open_store(settings.database_url) as store:
         # The CLI plans the deliveries of its revision itself, in the revision's transaction;
         # the running server's workers send them.
-        planner = Planner(build_adapters(settings, default_registry()))
-        service = FeedService(feed_path, store, planner=planner, clock=_clock(_zone_of(feed_path)))
+        clock = _clock(_zone_of(feed_path))  # UNAVOZ_NOW too: the server's words at its time
+        planner = Planner(build_adapters(settings, default_registry()), clock=clock)
+        service = FeedService(feed_path, store, planner=planner, clock=clock)
         # Record a hand edit made since the last revision first; an invalid file is reported
         # below, when the change is validated.
         with contextlib.suppress(FeedError):

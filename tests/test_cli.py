@@ -351,3 +351,22 @@ def test_run_keeps_library_chatter_out_of_the_log_unless_debugging(
     finally:
         for name, old in before.items():
             logging.getLogger(name).setLevel(old)
+
+
+def test_incident_plans_its_deliveries_at_the_clock_of_unavoz_now(
+    feed_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI words its revision's messages at UNAVOZ_NOW, as the server it feeds does
+    ("today at 6:00 PM", not the date as seen from the real day)."""
+    import sqlite3
+
+    from tests.delivery.conftest import with_webhooks
+
+    text = feed_file.read_text(encoding="utf-8")
+    feed_file.write_text(with_webhooks(text, ["http://127.0.0.1:9/hook"]), encoding="utf-8")
+    args = ["incident", "update", "permits-down", "--feed", str(feed_file)]
+    assert main([*args, "--eta", "18:00", "--message", "es=Ya casi.", "--message", "en=Soon."]) == 0
+    with sqlite3.connect(tmp_path / "unavoz.db") as db:
+        payloads = [row[0] for row in db.execute("SELECT body FROM payloads")]
+    permits = [p for p in payloads if '"incident": "permits-down"' in p]
+    assert permits and all("Expected fix: today at 6:00 PM" in p for p in permits)

@@ -42,7 +42,7 @@ from bot.feed.models import Feed, Incident
 from bot.feed.yamlsource import FeedError
 from bot.state import FeedState
 from bot.store import Place, Store, Subscription, SubscriptionStore
-from channels.telegram.customer_replies import locale_for
+from channels.telegram.customer_replies import locale_for, what_changed
 from channels.telegram.customer_words import word
 from channels.telegram.limits import CHAT_LIMIT
 
@@ -107,9 +107,23 @@ def places_of(feed: Feed, incident: Incident) -> set[Place]:
 
 
 def notification_text(
-    state: FeedState, incident: Incident, kind: str, locale: str, now: dt.datetime
+    state: FeedState,
+    incident: Incident,
+    kind: str,
+    locale: str,
+    now: dt.datetime,
+    previous: FeedState | None = None,
 ) -> str:
-    return f"{word(locale, kind)}\n\n{state.render(CHANNEL, incident, locale, now)}"
+    """The notice: what kind of news (and, for an update, what changed since `previous`),
+    then the customer voice's whole text."""
+    heading = word(locale, kind)
+    if kind == "update" and previous is not None and previous.feed.incident(incident.id):
+        changes = what_changed(
+            previous.statement(incident.id, locale), state.statement(incident.id, locale), now
+        )
+        if changes:
+            heading = word(locale, "changed", heading=heading, changes="; ".join(changes))
+    return f"{heading}\n\n{state.render(CHANNEL, incident, locale, now)}"
 
 
 def maker(
@@ -118,6 +132,7 @@ def maker(
     kind: str,
     now: dt.datetime,
     chat_limit: Limit | None = CHAT_LIMIT,
+    previous: FeedState | None = None,
 ) -> Callable[[Subscription], NewDelivery]:
     """Builds each subscriber's delivery; the text is rendered once per locale."""
     feed = state.feed
@@ -128,7 +143,7 @@ def maker(
         locale = locale_for(feed, subscription.locale)
         payload = payloads.get(locale)
         if payload is None:
-            text = notification_text(state, incident, kind, locale, now)
+            text = notification_text(state, incident, kind, locale, now, previous)
             payload = json.dumps(
                 {"kind": "notice", "text": text, "buttons": []}, ensure_ascii=False
             )
@@ -172,7 +187,7 @@ async def queue_changes(
             CHANNEL,
             incident.id,
             revision=current.revision.number,
-            make=maker(current, incident, kind, now, chat_limit),
+            make=maker(current, incident, kind, now, chat_limit, previous),
             places=sorted(places),
             chunk=chunk,
             queued=None if wake is None else lambda _count: wake(),

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 
 from bot import conversation
 from bot.conversation import Place
-from bot.feed.models import Feed
+from bot.feed.models import Feed, Status
 from bot.render.engine import join_names, with_article
-from bot.render.when import clock
+from bot.render.when import clock, say_when
 from bot.state import FeedState
+from bot.statement import Statement
 from bot.store import Place as StorePlace
 from bot.store import PlaceKind
+from bot.words import status_label
 from channels.telegram.customer_words import word
 
 MAX_CALLBACK_DATA = 64  # bytes
@@ -246,3 +248,39 @@ def subscriptions_text(feed: Feed, places: Sequence[StorePlace], locale: str) ->
         return word(locale, "no_subscriptions")
     named = ", ".join(place_name(feed, p, locale) for p in places)
     return word(locale, "subscriptions", places=named)
+
+
+def what_changed(before: Statement, after: Statement, now: dt.datetime) -> list[str]:
+    """What a subscriber's update notice says changed, in `after`'s language: the status,
+    the expected fix, a promise that fell due, the workaround, the areas."""
+    locale = after.locale
+
+    def when(moment: dt.datetime) -> str:
+        return say_when(moment, now, locale, after.timezone)
+
+    out: list[str] = []
+    if before.status is not after.status and after.status is not Status.RESOLVED:
+        out.append(
+            word(
+                locale,
+                "changed_status",
+                old=status_label(before.status, locale),
+                new=status_label(after.status, locale),
+            )
+        )
+    if after.eta_passed and not before.eta_passed and after.eta is not None:
+        out.append(word(locale, "changed_eta_passed", old=when(after.eta)))
+    elif before.eta != after.eta:
+        if before.eta is not None and after.eta is not None:
+            out.append(word(locale, "changed_eta", old=when(before.eta), new=when(after.eta)))
+        elif after.eta is not None:
+            out.append(word(locale, "changed_eta_new", new=when(after.eta)))
+        else:
+            out.append(word(locale, "changed_eta_gone"))
+    if after.next_update_overdue and not before.next_update_overdue:
+        out.append(word(locale, "changed_overdue"))
+    if after.workaround and after.workaround != before.workaround:
+        out.append(word(locale, "changed_workaround"))
+    if after.area_ids != before.area_ids and after.areas:
+        out.append(word(locale, "changed_areas", areas=join_names(after.areas, locale, 8)))
+    return out

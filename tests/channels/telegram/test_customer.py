@@ -154,6 +154,12 @@ async def test_a_notice_on_each_change_and_on_resolution_exactly_once(bot: Runni
     await bot.until(lambda: bot.texts(ANA)[-1].startswith("🔔 Actualización"))
     await bot.until(lambda: bot.texts(JOHN)[-1].startswith("🔔 Update"))
     assert "20:00" in bot.texts(ANA)[-1]
+    assert bot.texts(ANA)[-1].startswith(  # what changed, first
+        "🔔 Actualización — solución prevista: hoy a las 18:00 → hoy a las 20:00.\n\n"
+    )
+    assert bot.texts(JOHN)[-1].startswith(
+        "🔔 Update — expected fix: today at 6:00 PM → today at 8:00 PM.\n\n"
+    )
     await service.apply(
         ResolveIncident(id="permits-down", message={"es": "Arreglado.", "en": "Fixed."}),
         author="ana",

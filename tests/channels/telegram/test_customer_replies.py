@@ -174,3 +174,25 @@ def test_small_talk_is_answered_as_such(
 ) -> None:
     said = replies.answer(example, text, locale, MORNING)
     assert said[0].text.startswith(start)
+
+
+def test_an_update_notice_says_what_changed_first(example: FeedState) -> None:
+    text = (ROOT / "status_feed.yaml").read_text("utf-8")
+    identified = "    status: identified\n    severity: major"
+    changed_text = text.replace(
+        "eta: 2026-11-24T18:00:00+01:00", "eta: 2026-11-24T19:30:00+01:00"
+    ).replace(identified, identified.replace("identified", "monitoring"))
+    assert changed_text.count("monitoring") > text.count("monitoring")
+    after = state_of(changed_text, 2)
+    incident = "ser-renewal-down"
+
+    def changes(before: FeedState, now: FeedState, locale: str) -> list[str]:
+        return replies.what_changed(
+            before.statement(incident, locale), now.statement(incident, locale), MORNING
+        )
+
+    assert changes(example, after, "es") == [
+        "estado: causa identificada → en observación",
+        "solución prevista: hoy a las 18:00 → hoy a las 19:30",
+    ]
+    assert changes(example, example, "en") == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import repeat
 from typing import ClassVar
 
 from twitter_text import parse_tweet
@@ -30,7 +31,7 @@ def x_length(text: str) -> int:
     """
     normalized = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     first, *rest = normalized.split(" ")
-    return _word_length(first, False) + sum(_word_length(word, True) for word in rest) + len(rest)
+    return _word_length(first, False) + sum(map(_word_length, rest, repeat(True))) + len(rest)
 
 
 @lru_cache(maxsize=16384)

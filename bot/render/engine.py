@@ -14,6 +14,10 @@ its first sentence; then the next-update sentence (level 2); the workaround's fi
 sentence last. The title is never dropped nor cut: its length is limited at the door
 (`bot.feed.models`). A template asks for free text with `fit(text)`.
 
+Each step drops its fact to its floor at once; once the text fits, what was dropped comes
+back, latest first, as far as it fits — whole, or its leading sentences. A render is made
+once: a state differing only in facts the template does not say reuses it (`_Drafts`).
+
 `bot.render.facts.missing_facts` then says which facts a text tells whole.
 """
 
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -57,7 +61,12 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 def sentences(text: str) -> list[str]:
     """The sentences of a person's text, whitespace collapsed."""
-    return [part for part in _SENTENCE_END.split(_SPACES.sub(" ", text).strip()) if part]
+    return list(_sentences(text))
+
+
+@lru_cache(maxsize=4096)  # every channel fits the same texts
+def _sentences(text: str) -> tuple[str, ...]:
+    return tuple(part for part in _SENTENCE_END.split(_SPACES.sub(" ", text).strip()) if part)
 
 
 def shorten(text: str, limit: int | None) -> str:
@@ -111,14 +120,23 @@ def with_article(name: str, locale: str) -> str:
 def places(statement: Statement, most: int) -> tuple[str, str, str]:
     """Every area with its article; those the title does not already name, with and without
     articles — joined ("el distrito Centro y Sol")."""
-    titled = statement.title.casefold()
-    unsaid = tuple(name for name in statement.areas if name.casefold() not in titled)
-    locale = statement.locale
+    return _places(statement.title, statement.areas, statement.locale, most)
+
+
+# Every channel names the same places of a statement, and at each level it renders.
+@lru_cache(maxsize=4096)
+def _places(title: str, areas: tuple[str, ...], locale: str, most: int) -> tuple[str, str, str]:
+    titled = title.casefold()
+    unsaid = tuple(name for name in areas if name.casefold() not in titled)
     return (
-        join_names(tuple(with_article(n, locale) for n in statement.areas), locale, most),
+        join_names(tuple(with_article(n, locale) for n in areas), locale, most),
         join_names(tuple(with_article(n, locale) for n in unsaid), locale, most),
         join_names(unsaid, locale, most),
     )
+
+
+# Every channel joins the same names of a statement, and at each level it renders.
+_join_names = lru_cache(maxsize=4096)(join_names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,15 +200,36 @@ _OPTIONS: dict[str, Any] = {
 }
 # The shared pieces (`_facts.<locale>.j2`) every channel's templates include.
 _CORE = PackageLoader("bot.render", "templates")
-# Our own templates are trusted code; templates written in the feed run sandboxed.
-_sandbox = ImmutableSandboxedEnvironment(loader=_CORE, **_OPTIONS)
+
+
+class _PlainGlobals:
+    """A template's globals as one dict, not Jinja's ChainMap over the environment's: every
+    render copies them and every `{% import %}` compares them, in Python through a ChainMap
+    (a quarter of a short render's time). Ours are set once, before any template loads, as
+    Jinja asks; a template's own globals still overlay them."""
+
+    globals: dict[str, Any]
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
+class _Trusted(_PlainGlobals, Environment):
+    """Our own templates: trusted code."""
+
+
+class _Sandboxed(_PlainGlobals, ImmutableSandboxedEnvironment):
+    """Templates written in the feed."""
+
+
+_sandbox = _Sandboxed(loader=_CORE, **_OPTIONS)
 
 
 @lru_cache(maxsize=32)
 def _builtin(package: str) -> Environment:
     """The templates a channel ships in its package's `templates/`, beside the core's."""
     loader = _CORE if package == "bot.render" else ChoiceLoader([PackageLoader(package), _CORE])
-    return Environment(loader=loader, **_OPTIONS)
+    return _Trusted(loader=loader, **_OPTIONS)
 
 
 @lru_cache(maxsize=256)
@@ -234,53 +273,31 @@ def render_fitted(
     statement = statement.as_of(now)
     phrases = phrase_facts(statement, now)
     texts = _free_texts(statement, clean)
-    kept = {name: len(parts) for name, parts in texts.values()}
-    texts_by_name = {name: parts for name, parts in texts.values()}
+
+    def render(level: int, kept: Mapping[str, int], read: dict[str, int]) -> str:
+        said = _render_once(tmpl, statement, phrases, level, texts, kept, read, clean, extra)
+        return _layout(said, single_line)
+
+    drafts = _Drafts(render, lambda text: length(text) <= max_length, levels)
+    whole = {name: len(parts) for name, parts in texts.values()}
+    kept = dict(whole)
     level = 0
-
-    def attempt() -> str:
-        text = _render_once(
-            tmpl, statement, phrases, min(level, levels - 1), texts, kept, clean, extra
-        )
-        return _layout(text, single_line)
-
-    def fits(text: str) -> bool:
-        return length(text) <= max_length
-
-    text = attempt()
-    if fits(text):
+    text, fits = drafts.draft(level, kept)
+    if fits:
         return text
+    # Each step drops its fact down to its floor at once; what fits of it comes back below.
     for name, floor in DROP_ORDER:
         if name == "level":
-            if level < floor < levels:
-                level = floor
-                text = attempt()
+            if not level < floor < levels:
+                continue
+            level = floor
+        elif kept.get(name, 0) > floor:
+            kept[name] = floor
         else:
-            while kept.get(name, 0) > floor and not fits(text):
-                kept[name] -= 1
-                text = attempt()
-        if fits(text):
-            # Give back, latest dropped first, whatever still fits (a long workaround that
-            # went whole must not take the next update with it).
-            for back, _ in reversed(DROP_ORDER):
-                if back == "level":
-                    while level > 0:
-                        level -= 1
-                        if fits(candidate := attempt()):
-                            text = candidate
-                        else:
-                            level += 1
-                            break
-                    continue
-                total = len(texts_by_name.get(back, ()))
-                while kept.get(back, 0) < total:
-                    kept[back] += 1
-                    if fits(candidate := attempt()):
-                        text = candidate
-                    else:
-                        kept[back] -= 1
-                        break
-            return text
+            continue
+        text, fits = drafts.draft(level, kept)
+        if fits:
+            return _give_back(drafts, level, kept, whole, text)
     # Only a template override (or a title longer than the feed allows) gets here: drop
     # whole sentences from the end; a cut, marked as such, is the very last resort.
     parts = sentences(text) if single_line else text.splitlines()
@@ -292,9 +309,68 @@ def render_fitted(
     return text
 
 
+def _give_back(
+    drafts: _Drafts, level: int, kept: dict[str, int], whole: Mapping[str, int], text: str
+) -> str:
+    """Give back, latest dropped first, whatever still fits (a long workaround that went
+    whole must not take the next update with it): a fact whole if it fits, else as many of
+    its leading sentences as fit, found by halving (a sentence more is never shorter)."""
+    for back, _ in reversed(DROP_ORDER):
+        if back == "level":
+            while level > 0:
+                candidate, fits = drafts.draft(level - 1, kept)
+                if not fits:
+                    break
+                level, text = level - 1, candidate
+            continue
+        fitting, too_many = kept.get(back, 0), whole.get(back, 0) + 1
+        trial = too_many - 1  # the whole fact first
+        while too_many - fitting > 1:
+            kept[back] = trial
+            candidate, fits = drafts.draft(level, kept)
+            if fits:
+                fitting, text = trial, candidate
+            else:
+                too_many = trial
+            trial = (fitting + too_many) // 2
+        if back in kept:
+            kept[back] = fitting
+    return text
+
+
+class _Drafts:
+    """One statement's renders, each made once, by level and sentences kept of each fact.
+
+    A render reads only the facts its template says (through `fit`), so a state keeping as
+    many sentences of those gives the same text: dropping or giving back a fact that the
+    template does not say, at that level, costs no render.
+    """
+
+    def __init__(
+        self,
+        render: Callable[[int, Mapping[str, int], dict[str, int]], str],
+        fits: Callable[[str], bool],
+        levels: int,
+    ) -> None:
+        self.render, self.fits, self.levels = render, fits, levels
+        self.made: list[tuple[int, dict[str, int], str, bool]] = []
+
+    def draft(self, level: int, kept: Mapping[str, int]) -> tuple[str, bool]:
+        """The text at `level` keeping `kept` sentences of each fact, and whether it fits."""
+        level = min(level, self.levels - 1)
+        for made_level, read, text, fits in self.made:
+            if made_level == level and all(kept[name] == n for name, n in read.items()):
+                return text, fits
+        read = {}
+        text = self.render(level, kept, read)
+        fits = self.fits(text)
+        self.made.append((level, read, text, fits))
+        return text, fits
+
+
 def _free_texts(
     statement: Statement, clean: Callable[[str], str]
-) -> dict[str, tuple[str, list[str]]]:
+) -> dict[str, tuple[str, tuple[str, ...]]]:
     """People's free text in the statement, by its raw text: (fact name, its sentences)."""
     fields = {
         "apology": statement.apology,
@@ -305,10 +381,10 @@ def _free_texts(
         "workaround": statement.workaround,
         "staff_instructions": statement.staff_instructions,
     }
-    out: dict[str, tuple[str, list[str]]] = {}
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
     for name, text in fields.items():
         if text and text not in out and text != statement.title:
-            out[text] = (name, sentences(clean(text)))
+            out[text] = (name, _sentences(clean(text)))
     return out
 
 
@@ -317,11 +393,13 @@ def _render_once(
     statement: Statement,
     phrases: Phrases,
     level: int,
-    texts: Mapping[str, tuple[str, list[str]]],
+    texts: Mapping[str, tuple[str, tuple[str, ...]]],
     kept: Mapping[str, int],
+    read: dict[str, int],
     clean: Callable[[str], str],
     extra: Mapping[str, Any] | None,
 ) -> str:
+    """The template rendered once; `read` gets how many sentences of each fact it said."""
     locale = statement.locale
 
     def fit(text: str | None, scale: float = 1.0) -> str:
@@ -334,7 +412,8 @@ def _render_once(
         if found is None:
             return _SPACES.sub(" ", clean(text)).strip()
         name, parts = found
-        return " ".join(parts[: kept.get(name, len(parts))])
+        read[name] = count = kept.get(name, len(parts))
+        return " ".join(parts[:count])
 
     most = (8, 3, 1)[min(level, 2)]
     all_places, places_unsaid, areas_unsaid = places(statement, most)
@@ -348,8 +427,8 @@ def _render_once(
         "level": level,
         "fit": fit,
         # Names are facts: fewer of them by level ("Centro y 12 zonas más"), never cut.
-        "areas": join_names(statement.areas, locale, most),
-        "services": join_names(statement.services, locale, most),
+        "areas": _join_names(statement.areas, locale, most),
+        "services": _join_names(statement.services, locale, most),
         **(extra or {}),
     }
     return tmpl.render(context)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import dataclasses
 
-from bot.render.engine import join_names, shorten, speakable
+import pytest
+from jinja2 import Environment
+
+from bot.feed.loader import LoadedFeed
+from bot.render.engine import join_names, render_fitted, shorten, speakable
+from bot.statement import build_statements
+from tests.conftest import NOON
 
 
 @pytest.mark.parametrize(
@@ -62,3 +68,44 @@ def test_places_take_their_article_and_proper_names_do_not() -> None:
     assert with_article("el barrio de Sol", "es") == "el barrio de Sol"
     assert with_article("North district", "en") == "the North district"
     assert with_article("Sol", "en") == "Sol"
+
+
+WORKAROUND = "Vaya a una oficina. Lleve el DNI. Pida cita. Traiga el recibo. Pague allí. Espere."
+
+
+def fitted_with_count(small_feed: LoadedFeed, max_length: int) -> tuple[str, int]:
+    """The permits incident with long facts, through a template that says only its title and
+    workaround: the text, and how many times the template was rendered."""
+    statement = build_statements(small_feed.feed, revision=1)[("permits-down", "es")]
+    statement = dataclasses.replace(
+        statement,
+        workaround=WORKAROUND,
+        summary="Uno. Dos. Tres. Cuatro.",
+        apology="Perdón. De verdad.",
+    )
+    renders = []
+
+    def tick() -> str:
+        renders.append(1)
+        return ""
+
+    tmpl = Environment().from_string("{{ tick() }}{{ fit(s.title) }}.\n{{ fit(s.workaround) }}")
+    text = render_fitted(tmpl, statement, NOON, max_length=max_length, extra={"tick": tick})
+    return text, len(renders)
+
+
+def test_fitting_renders_only_what_can_change_the_text(small_feed: LoadedFeed) -> None:
+    """Dropping or giving back a fact the template does not say costs no render, a fact is
+    dropped whole at once and comes back by halving: 8 renders where one sentence a render
+    took 25 — for the same text."""
+    title = "Renovación de permisos caída."
+    two = f"{title}\nVaya a una oficina. Lleve el DNI."
+    assert fitted_with_count(small_feed, len(f"{title}\n{WORKAROUND}")) == (
+        f"{title}\n{WORKAROUND}",
+        1,
+    )
+    text, renders = fitted_with_count(small_feed, len(two))
+    assert text == two
+    # Whole at levels 0 and 1; 1 sentence of the workaround (fits), 3, then 2 of its 6 at
+    # level 1; 2 at level 0 (fits); at level 0 again, 4 then 3 (neither fits).
+    assert renders == 8

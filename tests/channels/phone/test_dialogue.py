@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from bot.conversation import is_open
 from bot.feed.loader import LoadedFeed, load_feed
 from bot.feed.models import HumanContact
@@ -152,10 +154,11 @@ def test_the_keypad_takes_as_many_digits_as_the_feeds_postcodes(small_feed: Load
     assert step.gather is not None and step.gather.max_digits == 4
 
 
-def test_the_web_does_not_repeat_a_place_the_title_names() -> None:
+@pytest.mark.parametrize("channel", ["web", "x", "customer"])
+def test_no_channel_repeats_a_place_the_title_names(channel: str) -> None:
     state = example_state()
-    banner = state.render("web", "fibre-outage-north", "es", MORNING)
-    assert "Sin fibra en el distrito Norte." in banner or "Norte:" not in banner
-    assert "(distrito Norte)" not in banner
-    ser = state.render("web", "ser-renewal-down", "es", MORNING)
+    said = state.render(channel, "fibre-outage-north", "es", MORNING)
+    assert "Sin fibra en el distrito Norte" in said
+    assert "(distrito Norte)" not in said
+    ser = state.render(channel, "ser-renewal-down", "es", MORNING)
     assert "(distrito Centro)" in ser  # a title that does not name it keeps its place

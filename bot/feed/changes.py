@@ -18,6 +18,7 @@ import yaml as pyyaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.representer import RoundTripRepresenter
 
 from bot.feed.models import (
     ApologyText,
@@ -155,7 +156,8 @@ def parse_when(text: str, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     if relative:
         amount = int(relative["amount"]) * (-1 if relative["sign"] == "-" else 1)
         unit = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days"}[relative["unit"]]
-        return now + dt.timedelta(**{unit: amount})
+        this_minute = now.replace(second=0, microsecond=0)  # "+2h" said at 12:00:07 is 14:00
+        return _round_up(this_minute + dt.timedelta(**{unit: amount}))
     if re.fullmatch(r"\d{1,2}:\d{2}", value):
         hour, minute = (int(x) for x in value.split(":"))
         local = now.astimezone(tz)
@@ -169,6 +171,15 @@ def parse_when(text: str, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
 
 
+def _round_up(moment: dt.datetime, minutes: int = 5) -> dt.datetime:
+    """A relative time told as people say it: "+1h" at 12:01 is 13:05, not 13:01 (up, never
+    down: a promise a few minutes later than asked, never earlier)."""
+    step = dt.timedelta(minutes=minutes)
+    whole = moment.replace(second=0, microsecond=0)
+    whole -= dt.timedelta(minutes=whole.minute % minutes)
+    return whole if whole == moment else whole + step
+
+
 _FAST_LOADER = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
 
 
@@ -180,8 +191,17 @@ def _yaml() -> YAML:
     return yaml
 
 
+class _Stamp(str):
+    """A time written as YAML writes it by hand: a plain timestamp, not a quoted string."""
+
+
 def _stamp(moment: dt.datetime, tz: dt.tzinfo) -> str:
-    return moment.astimezone(tz).isoformat(timespec="seconds")
+    return _Stamp(moment.astimezone(tz).isoformat(timespec="seconds"))
+
+
+RoundTripRepresenter.add_representer(
+    _Stamp, lambda r, data: r.represent_scalar("tag:yaml.org,2002:timestamp", str(data))
+)
 
 
 def _texts(values: dict[str, str]) -> CommentedMap:

@@ -13,6 +13,7 @@ from bot.feed.changes import (
     UnknownIncident,
     UpdateIncident,
     apply_change,
+    parse_when,
 )
 from bot.feed.loader import parse_feed
 from bot.feed.models import Status
@@ -39,8 +40,9 @@ def test_open_adds_a_valid_incident_and_keeps_comments(small_text: str, now: dt.
     assert [(u.author, u.message["en"]) for u in incident.updates] == [
         ("ana", "No water in the North.")
     ]
-    # Times are written in the organization's zone, as an operator would.
-    assert "started_at: '2026-11-24T12:00:00+01:00'" in text
+    # Times are written in the organization's zone, as an operator would: plain, unquoted.
+    assert "started_at: 2026-11-24T12:00:00+01:00\n" in text
+    assert "next_update_by: 2026-11-24T14:00:00+01:00\n" in text
 
 
 def test_open_refuses_an_existing_id(small_text: str, now: dt.datetime) -> None:
@@ -121,3 +123,21 @@ def test_changes_that_cannot_apply(
 ) -> None:
     with pytest.raises(error, match=message):
         apply_change(small_text, change, author="a", now=now)
+
+
+@pytest.mark.parametrize(
+    ("said", "at", "means"),
+    [
+        ("+2h", (12, 0, 7), (14, 0)),  # the seconds of "now" do not move a round time
+        ("+1h", (12, 1, 51), (13, 5)),  # up to the next five minutes, never earlier
+        ("+45m", (12, 0, 0), (12, 45)),
+        ("-2h", (12, 0, 30), (10, 0)),
+        ("18:30", (12, 1, 51), (18, 30)),
+    ],
+)
+def test_times_typed_mean_what_a_person_means(
+    said: str, at: tuple[int, int, int], means: tuple[int, int]
+) -> None:
+    madrid = dt.timezone(dt.timedelta(hours=1))
+    now = dt.datetime(2026, 11, 24, *at, tzinfo=madrid)
+    assert parse_when(said, now, madrid) == dt.datetime(2026, 11, 24, *means, tzinfo=madrid)

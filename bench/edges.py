@@ -8,7 +8,10 @@ edge's lateness is that wait (≤ 0.5 s) plus this processing. Also: the schedul
 memory for the pending edges, and the baseline of the same run: a bare libyaml parse
 of the feed (the least any revision of a feed this size must do).
 
-    .venv/bin/python bench/edges.py [--incidents 5000] [--samples 20]
+    .venv/bin/python bench/edges.py [--incidents 5000] [--samples 20] [--profile FILE]
+
+`--profile FILE` writes a cProfile of the measured instants only (not the catch-up
+between them) for `python -m pstats FILE`.
 
 Target (issue #14): p99 lateness ≤ 1 s.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import datetime as dt
 import logging
 import random
@@ -88,7 +92,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run(incidents: int, samples: int) -> None:
+async def run(incidents: int, samples: int, profile: str | None = None) -> None:
     standin = await WebhookStandIn().start()
     with tempfile.TemporaryDirectory() as tmp:
         feed_file = Path(tmp) / "status_feed.yaml"
@@ -120,6 +124,7 @@ async def run(incidents: int, samples: int) -> None:
                 await _drain(store)
                 chosen = edges[:: max(1, len(edges) // samples)][:samples]
                 recorded: list[float] = []
+                profiler = cProfile.Profile()
                 delivered: list[float] = []
                 for edge in chosen:
                     # What fell due before it is told first, off the clock: one edge alone.
@@ -129,14 +134,19 @@ async def run(incidents: int, samples: int) -> None:
                     await _drain(store)
                     clock.set(edge.at)
                     before = len(standin.requests)
+                    if profile:
+                        profiler.enable()
                     started = time.perf_counter()
                     told = await keeper.tell_due()
                     recorded.append(time.perf_counter() - started)
                     engine.wake()
                     await _arrived(standin, before + len(told))
                     delivered.append(time.perf_counter() - started)
+                    profiler.disable()
                 stop.set()
                 await runner
+                if profile:
+                    profiler.dump_stats(profile)
     await standin.stop()
 
     print(f"time edges: {incidents} incidents, {len(edges)} edges over one day")
@@ -185,9 +195,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=5000)
     parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the measured instants")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # each edge told is logged: not what is measured
-    asyncio.run(run(args.incidents, args.samples))
+    asyncio.run(run(args.incidents, args.samples, args.profile))
 
 
 if __name__ == "__main__":

@@ -144,7 +144,8 @@ class FeedService:
         return parse_feed(text, file, self.registry)
 
     def _build(self, loaded: LoadedFeed, record: RevisionRecord) -> FeedState:
-        return FeedState.build(loaded, record, self.registry.renderers)
+        # What the current revision already made for the parts unchanged is reused.
+        return FeedState.build(loaded, record, self.registry.renderers, previous=self._state)
 
     @property
     def state(self) -> FeedState:

@@ -103,7 +103,10 @@ async def test_a_change_validates_and_rebuilds_only_what_it_touched(
         UpdateIncident(id="permits-down", status=Status.MONITORING), author="ana", source="cli"
     )
     for earlier in (first, second):
-        assert all(a is b for a, b in zip(third.feed.incidents[1:], earlier.feed.incidents[1:]))
+        assert all(
+            a is b
+            for a, b in zip(third.feed.incidents[1:], earlier.feed.incidents[1:], strict=True)
+        )
         assert third.feed.organization is earlier.feed.organization
     whole = await FeedService(service.feed_path, service.store, clock=lambda: NOON).start()
     assert whole.feed == third.feed and whole.revision == third.revision

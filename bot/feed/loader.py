@@ -104,15 +104,18 @@ def _revalidated(previous: LoadedFeed, edit: Edit) -> tuple[Feed, IncidentRules]
     ids = [*rules.incident_ids, *[None] * (count - len(before))]
     if any(edit.item_id(k) != ids[k] for k in range(len(before)) if k not in touched):
         raise _Unsure
-    incidents: list[Incident] = [*before, *[None] * (count - len(before))]  # type: ignore[list-item]
-    for k in sorted(touched):
+    incidents = list(before)
+    for k in sorted(touched):  # those rewritten, then those added (in their order)
         item = _item(edit.item_text(k), rules)
         ids[k] = item["id"] if isinstance(item.get("id"), str) else None
         try:
             incident = Incident.model_validate(item)
         except ValidationError:
             raise _Unsure from None
-        incidents[k] = before[k] if k < len(before) and before[k] == incident else incident
+        if k >= len(before):
+            incidents.append(incident)
+        elif before[k] != incident:  # an edge that lapsed leaves its incident as it was
+            incidents[k] = incident
     if repeated_ids(ids):
         raise _Unsure
     feed = previous.feed.model_copy(update={"incidents": incidents})

@@ -44,6 +44,8 @@ class Statements(Mapping[StatementKey, Statement]):
             raise KeyError(key)
         made = self._reused(key, incident) or self._build(incident, locale)
         self._made[key] = made
+        if len(self._made) == len(self):
+            self._earlier = None  # all made: the previous revision's may go
         return made
 
     def _reused(self, key: StatementKey, incident: Incident) -> Statement | None:

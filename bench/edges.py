@@ -6,9 +6,14 @@ instant until the revision is recorded and until the webhook channel (a local st
 receiver) has it — what every channel would see. The job looks every 0.5 s, so an
 edge's lateness is that wait (≤ 0.5 s) plus this processing. Also: the scheduler's
 memory for the pending edges, and the baseline of the same run: a bare libyaml parse
-of the feed (the least any revision of a feed this size must do).
+of the feed (the least a revision cost while each was validated whole; now a change
+is validated item by item, `bot.feed.loader.revalidate`). The heap is settled once the
+feed is loaded, as `unavoz run` does.
 
-    .venv/bin/python bench/edges.py [--incidents 5000] [--samples 20]
+    .venv/bin/python bench/edges.py [--incidents 5000] [--samples 20] [--profile FILE]
+
+`--profile FILE` writes a cProfile of the measured instants only (not the catch-up
+between them) for `python -m pstats FILE`.
 
 Target (issue #14): p99 lateness ≤ 1 s.
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import datetime as dt
 import logging
 import random
@@ -36,8 +42,9 @@ from bench.feed_scale import HEADER
 from bot.clock import FrozenClock
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.plan import Planner
-from bot.edges import pending_edges
+from bot.edges import EdgePlan
 from bot.feed.loader import parse_feed
+from bot.runtime import settle_heap
 from bot.service import FeedService
 from bot.store import open_store
 from bot.timekeeper import EVERY, Timekeeper
@@ -88,7 +95,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run(incidents: int, samples: int) -> None:
+async def run(incidents: int, samples: int, profile: str | None = None) -> None:
     standin = await WebhookStandIn().start()
     with tempfile.TemporaryDirectory() as tmp:
         feed_file = Path(tmp) / "status_feed.yaml"
@@ -103,7 +110,8 @@ async def run(incidents: int, samples: int) -> None:
         full_parse = time.perf_counter() - started
 
         tracemalloc.start()
-        edges = pending_edges(loaded.feed)
+        plan = EdgePlan()  # what the timekeeper keeps
+        edges = plan.rebuild(loaded.feed)
         edges_memory = tracemalloc.get_traced_memory()[0]
         tracemalloc.stop()
 
@@ -113,6 +121,7 @@ async def run(incidents: int, samples: int) -> None:
             service = FeedService(feed_file, store, clock=clock, planner=Planner([webhook], clock))
             keeper = Timekeeper(service)
             await service.start()
+            settle_heap()  # as `unavoz run` does once the feed is loaded
             engine = DeliveryEngine(store, [webhook], poll=0.02)
             stop = asyncio.Event()
             async with webhook:
@@ -120,6 +129,7 @@ async def run(incidents: int, samples: int) -> None:
                 await _drain(store)
                 chosen = edges[:: max(1, len(edges) // samples)][:samples]
                 recorded: list[float] = []
+                profiler = cProfile.Profile()
                 delivered: list[float] = []
                 for edge in chosen:
                     # What fell due before it is told first, off the clock: one edge alone.
@@ -129,14 +139,19 @@ async def run(incidents: int, samples: int) -> None:
                     await _drain(store)
                     clock.set(edge.at)
                     before = len(standin.requests)
+                    if profile:
+                        profiler.enable()
                     started = time.perf_counter()
                     told = await keeper.tell_due()
                     recorded.append(time.perf_counter() - started)
                     engine.wake()
                     await _arrived(standin, before + len(told))
                     delivered.append(time.perf_counter() - started)
+                    profiler.disable()
                 stop.set()
                 await runner
+                if profile:
+                    profiler.dump_stats(profile)
     await standin.stop()
 
     print(f"time edges: {incidents} incidents, {len(edges)} edges over one day")
@@ -160,7 +175,7 @@ async def run(incidents: int, samples: int) -> None:
     print(f"| baseline: bare libyaml parse of the feed | {bare_parse:.3f} |")
     print(f"| validate the feed (parse_feed) | {full_parse:.3f} |")
     print(
-        f"| ratio revision / bare parse (p50) | {statistics.median(recorded) / bare_parse:.1f}× |"
+        f"| ratio revision / bare parse (p50) | {statistics.median(recorded) / bare_parse:.2f}× |"
     )
     print()
     print(f"scheduler memory for the pending edges: {edges_memory / 1e6:.2f} MB")
@@ -185,9 +200,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=5000)
     parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the measured instants")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # each edge told is logged: not what is measured
-    asyncio.run(run(args.incidents, args.samples))
+    asyncio.run(run(args.incidents, args.samples, args.profile))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ made before the edge (a new ETA, a status already moved) wins and the edge lapse
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
@@ -75,10 +76,69 @@ def edges_of(incident: Incident, reminders: Sequence[dt.timedelta] = ()) -> list
     return found
 
 
+def _order(edge: DueEdge) -> tuple[dt.datetime, str, str]:
+    """DueEdge's own order, as a key: sorting thousands compares in C, not in `__lt__`."""
+    return (edge.at, edge.incident_id, edge.edge)
+
+
 def pending_edges(feed: Feed) -> list[DueEdge]:
     """Every edge of the feed not told yet, soonest first."""
     reminders = feed.organization.maintenance_reminders
-    return sorted(edge for i in feed.incidents for edge in edges_of(i, reminders))
+    return sorted((edge for i in feed.incidents for edge in edges_of(i, reminders)), key=_order)
+
+
+class EdgePlan:
+    """The pending edges of the current revision, soonest first (`edges`), kept from one
+    revision to the next: the incidents a revision changed (new objects: a revision keeps
+    those it did not change, `bot.feed.loader.revalidate`) are planned again, the others'
+    edges stay where they are. The same list as `pending_edges` of each revision."""
+
+    def __init__(self) -> None:
+        self.edges: list[DueEdge] = []
+        self._incidents: dict[str, Incident] = {}
+        self._edges_of: dict[str, list[DueEdge]] = {}
+        self._reminders: list[dt.timedelta] | None = None
+        self._feed: Feed | None = None  # the feed planned
+
+    def update(self, feed: Feed) -> list[DueEdge]:
+        if feed is self._feed:
+            return self.edges
+        self._feed = feed
+        reminders = feed.organization.maintenance_reminders
+        incidents = {incident.id: incident for incident in feed.incidents}
+        if reminders != self._reminders or len(incidents) != len(feed.incidents):
+            return self.rebuild(feed)  # new reminders (or ids twice): every incident changes
+        changed = [i for i in feed.incidents if self._incidents.get(i.id) is not i]
+        gone = self._incidents.keys() - incidents.keys()
+        if len(changed) + len(gone) > max(len(incidents) // 8, 100):
+            return self.rebuild(feed)  # sorting all at once is quicker than one by one
+        for incident_id in gone | {i.id for i in changed}:
+            for edge in self._edges_of.pop(incident_id, ()):
+                at = bisect.bisect_left(self.edges, _order(edge), key=_order)
+                if at == len(self.edges) or self.edges[at] != edge:
+                    return self.rebuild(feed)  # `edges` was replaced (a test's stale plan)
+                del self.edges[at]
+        for incident in changed:
+            found = self._edges_of[incident.id] = edges_of(incident, reminders)
+            for edge in found:
+                bisect.insort(self.edges, edge, key=_order)
+        self._incidents = incidents
+        return self.edges
+
+    def rebuild(self, feed: Feed) -> list[DueEdge]:
+        """Plan every incident of `feed` anew."""
+        reminders = feed.organization.maintenance_reminders
+        self._feed = feed
+        self._reminders = reminders
+        self._incidents = {}
+        self._edges_of = {}
+        for incident in feed.incidents:
+            self._incidents[incident.id] = incident
+            self._edges_of.setdefault(incident.id, []).extend(edges_of(incident, reminders))
+        self.edges = sorted(
+            (edge for found in self._edges_of.values() for edge in found), key=_order
+        )
+        return self.edges
 
 
 def due_now(edges: Sequence[DueEdge], now: dt.datetime) -> list[DueEdge]:

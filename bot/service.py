@@ -21,8 +21,8 @@ from filelock import AsyncFileLock
 
 from bot import metrics
 from bot.delivery.model import NewDelivery
-from bot.feed.changes import Change, ChangeError, apply_change
-from bot.feed.loader import LoadedFeed, parse_feed
+from bot.feed.changes import Change, ChangeError, Edit, edit_feed
+from bot.feed.loader import LoadedFeed, parse_feed, revalidate
 from bot.feed.yamlsource import FeedError, Problem
 from bot.registry import Registry, default_registry
 from bot.state import FeedState
@@ -139,12 +139,21 @@ class FeedService:
         # What is wrong with the file on disk now (empty when it is valid), since when.
         self.last_problems: list[Problem] = []
         self.invalid_since: dt.datetime | None = None
+        self._last_edit: Edit | None = None  # where the items of the text it wrote lie
 
     def _parse(self, text: str, file: str) -> LoadedFeed:
         return parse_feed(text, file, self.registry)
 
+    def _parse_edit(self, text: str, edit: Edit) -> LoadedFeed:
+        """The edited text validated: item by item when `text` is the current revision's
+        (`revalidate`), whole otherwise."""
+        if self._state is not None and self._state.loaded.text == text:
+            return revalidate(self._state.loaded, edit, str(self.feed_path), self.registry)
+        return self._parse(edit.text, str(self.feed_path))
+
     def _build(self, loaded: LoadedFeed, record: RevisionRecord) -> FeedState:
-        return FeedState.build(loaded, record, self.registry.renderers)
+        # What the current revision already made for the parts unchanged is reused.
+        return FeedState.build(loaded, record, self.registry.renderers, previous=self._state)
 
     @property
     def state(self) -> FeedState:
@@ -197,6 +206,8 @@ class FeedService:
                 metrics.FEED_REJECTED.labels(source=source).inc()
                 raise
             self._file_valid()
+            # Where its incidents lie, found now rather than at the first edge told on it.
+            self._last_edit = Edit.of(text)
             record, created, state = await self._record(loaded, author=author, source=source)
             if created:
                 log.info("revision %d from %s by %s", record.number, source, author)
@@ -221,15 +232,17 @@ class FeedService:
                     good,
                 ) from None
             self._refuse_on_invalid_hand_edit(text)
-            new_text = apply_change(text, change, author=author, now=self.clock())
+            layout = self._last_edit.layout if self._last_edit is not None else None
+            edit = edit_feed(text, change, author=author, now=self.clock(), layout=layout)
             try:
-                loaded = self._parse(new_text, str(self.feed_path))
+                loaded = self._parse_edit(text, edit)
             except FeedError:
                 metrics.FEED_REJECTED.labels(source=source).inc()
                 raise
+            self._last_edit = edit
 
             async def write_file(_: RevisionRecord) -> None:
-                await asyncio.to_thread(write_atomically, self.feed_path, new_text)
+                await asyncio.to_thread(write_atomically, self.feed_path, edit.text)
 
             record, _created, state = await self._record(
                 loaded, author=author, source=source, before_commit=write_file

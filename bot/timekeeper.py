@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from bot import metrics
-from bot.edges import WHAT_HAPPENS, DueEdge, due_now, pending_edges
+from bot.edges import WHAT_HAPPENS, DueEdge, EdgePlan, due_now
 from bot.feed.changes import ChangeError, EdgeToTell, TellEdges
 from bot.feed.models import Edge
 from bot.feed.yamlsource import FeedError
@@ -27,7 +27,8 @@ AUTHOR = "scheduler"
 class Timekeeper:
     def __init__(self, service: FeedService) -> None:
         self.service = service
-        self._edges: list[DueEdge] | None = None  # None until a revision is planned
+        self._plan = EdgePlan()  # the pending edges, kept from revision to revision
+        self._planned = False  # until a revision is planned
         self._waiting_on_file: str | None = None  # the problem already logged
         service.subscribe(self._replan)
 
@@ -35,24 +36,26 @@ class Timekeeper:
         scheduler.every(every, self.tell_due, id="time-edges")
 
     async def _replan(self, state: FeedState) -> None:
-        self._edges = pending_edges(state.feed)
+        self._plan.update(state.feed)
+        self._planned = True
 
     def upcoming(self) -> list[DueEdge]:
         """Every edge still to tell, soonest first."""
-        return list(self._planned())
+        return list(self._pending())
 
-    def _planned(self) -> list[DueEdge]:
-        if self._edges is None:
+    def _pending(self) -> list[DueEdge]:
+        if not self._planned:
             if not self.service.has_state:
                 return []
-            self._edges = pending_edges(self.service.state.feed)
-        return self._edges
+            self._plan.update(self.service.state.feed)
+            self._planned = True
+        return self._plan.edges
 
     async def tell_due(self) -> list[DueEdge]:
         """Tell every edge whose instant has come, in one revision; what was told."""
         if not self.service.has_state:
             return []
-        due = due_now(self._planned(), self.service.clock())  # looks at the head only
+        due = due_now(self._pending(), self.service.clock())  # looks at the head only
         if not due:
             return []
         change = TellEdges(
@@ -65,12 +68,12 @@ class Timekeeper:
             return self._wait_on_file(str(error))
         except ChangeError:
             # Each was told already or changed by an operator first: nothing to say.
-            self._edges = pending_edges(self.service.state.feed)
+            self._plan.rebuild(self.service.state.feed)
             return []
         except FeedError as error:
             return self._wait_on_file(str(error))
         self._waiting_on_file = None
-        self._edges = pending_edges(state.feed)
+        self._plan.update(state.feed)  # as told to `_replan`, unless the revision was skipped
         for edge in due:
             metrics.EDGES_TOLD.labels(edge.edge.value).inc()
             level = logging.WARNING if edge.edge in _ALERTS else logging.INFO

@@ -83,6 +83,36 @@ async def test_an_invalid_change_changes_nothing(service: FeedService) -> None:
     assert (await service.store.latest_revision()).number == 1  # type: ignore[union-attr]
 
 
+async def test_a_change_validates_and_rebuilds_only_what_it_touched(
+    service: FeedService,
+) -> None:
+    """The incidents a change leaves alone are the current revision's own objects (not
+    read again), and the state is the one the whole file gives; a change the feed refuses
+    on the way is refused with the whole validation's file:line error."""
+    first = await service.start()
+    update = UpdateIncident(id="permits-down", message={"es": "Sigue.", "en": "Still."})
+    second = await service.apply(update, author="ana", source="cli")
+    bad = UpdateIncident(id="permits-down", areas=["atlantis"])
+    with pytest.raises(FeedError) as refused:
+        await service.apply(bad, author="ana", source="cli")
+    assert [str(p) for p in refused.value.problems] == [
+        f"{service.feed_path}:39: unknown area 'atlantis'"
+    ]
+    assert service.state is second
+    third = await service.apply(
+        UpdateIncident(id="permits-down", status=Status.MONITORING), author="ana", source="cli"
+    )
+    for earlier in (first, second):
+        assert all(
+            a is b
+            for a, b in zip(third.feed.incidents[1:], earlier.feed.incidents[1:], strict=True)
+        )
+        assert third.feed.organization is earlier.feed.organization
+    whole = await FeedService(service.feed_path, service.store, clock=lambda: NOON).start()
+    assert whole.feed == third.feed and whole.revision == third.revision
+    assert dict(whole.statements) == dict(third.statements)
+
+
 async def test_a_bad_file_at_start_tells_the_last_good_revision(service: FeedService) -> None:
     await service.start()
     await service.apply(ResolveIncident(id="permits-down"), author="a", source="cli")

@@ -181,7 +181,7 @@ async def test_a_stale_plan_does_not_override_the_operator(
         author="ana",
         source="cli",
     )
-    keeper._edges = stale  # as if the revision had not reached the timekeeper yet
+    keeper._plan.edges = stale  # as if the revision had not reached the timekeeper yet
     clock.set(NEXT_UPDATE + SECOND)
     assert await keeper.tell_due() == []
     assert not any(u.get("edge") for u in timeline(feed_file, "permits-down"))

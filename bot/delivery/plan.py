@@ -38,7 +38,7 @@ class Planner:
             before = earlier.get(incident.id)
             if before is None and not incident.is_open:
                 continue
-            if same_frame and before == incident:
+            if same_frame and (before is incident or before == incident):
                 continue
             for adapter in self.adapters:
                 planned.extend(

@@ -7,6 +7,7 @@ author. The caller validates the result and records it as a revision.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -227,9 +228,50 @@ def apply_change(text: str, change: Change, *, author: str, now: dt.datetime) ->
     rest of the text is kept byte for byte. A feed laid out in a way that fast path
     does not recognise (flow style, unusual indentation) is edited whole.
     """
-    layout = _Layout.of(text)
+    return edit_feed(text, change, author=author, now=now).text
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A change applied to a feed's text: the new text and, when the change rewrote only
+    some incident items in place, which ones and where the items of the new text lie — so
+    the new text can be checked item by item (`bot.feed.loader.revalidate`) and edited
+    again without reading it all (`edit_feed`'s `layout`)."""
+
+    text: str
+    layout: _Layout | None = None  # where the incidents of `text` lie; None: edited whole
+    touched: tuple[int, ...] = ()  # the items rewritten or added, by position in `text`
+    replaced: str = ""  # the text of the items they replaced
+
+    @classmethod
+    def of(cls, text: str) -> Edit:
+        """`text` as it is, with where its items lie: what the next edit starts from."""
+        return cls(text, _Layout.of(text))
+
+    def item_count(self) -> int:
+        return len(self.layout.items) if self.layout is not None else 0
+
+    def item_id(self, index: int) -> str | None:
+        """The id item `index` of the new text shows on its `id:` line."""
+        return self.layout.ids[index] if self.layout is not None else None
+
+    def item_text(self, index: int) -> str:
+        """Item `index` of the new text, as written there (up to the next item)."""
+        if self.layout is None:
+            raise ValueError("an edit of the whole feed has no items of its own")
+        start, end = self.layout.items[index]
+        return "".join(self.layout.lines[start:end])
+
+
+def edit_feed(
+    text: str, change: Change, *, author: str, now: dt.datetime, layout: _Layout | None = None
+) -> Edit:
+    """`apply_change`, saying which incident items it rewrote. `layout`: where the items
+    of `text` lie, when an earlier edit said so (`Edit.layout`); found in `text` else."""
+    if layout is None or layout.text() != text:
+        layout = _Layout.of(text)
     if layout is None:
-        return _apply_whole(text, change, author=author, now=now)
+        return Edit(_apply_whole(text, change, author=author, now=now))
     return layout.apply(change, author=author, now=now)
 
 
@@ -294,6 +336,12 @@ class _Layout:
     ids: list[str | None]
     indent: int  # the column of the items' dashes
     organization: dict[str, Any]
+    _text: str | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def text(self) -> str:
+        if self._text is None:
+            self._text = "".join(self.lines)
+        return self._text
 
     @classmethod
     def of(cls, text: str) -> _Layout | None:
@@ -348,7 +396,7 @@ class _Layout:
         organization = loaded.get("organization") if isinstance(loaded, dict) else None
         return organization if isinstance(organization, dict) else None
 
-    def apply(self, change: Change, *, author: str, now: dt.datetime) -> str:
+    def apply(self, change: Change, *, author: str, now: dt.datetime) -> Edit:
         tz = _zone(self.organization.get("timezone"))
         locales = [str(x) for x in self.organization.get("locales") or ["es"]]
         if isinstance(change, OpenIncident):
@@ -363,7 +411,7 @@ class _Layout:
             if not wanted:
                 raise UnknownIncident(f"no incident with id {change.id!r}")
         if len(wanted) != len(set(self.ids[k] for k in wanted)) or None in self.ids:
-            return _apply_whole("".join(self.lines), change, author=author, now=now)
+            return Edit(_apply_whole(self.text(), change, author=author, now=now))
         yaml = _yaml()
         shift = _SEQUENCE_OFFSET - self.indent
         # Each item without the blank and comment lines that close it (kept as they are).
@@ -373,27 +421,68 @@ class _Layout:
         if incidents is None:
             incidents = CommentedSeq()
         if not isinstance(incidents, CommentedSeq) or len(incidents) != len(wanted):
-            return _apply_whole("".join(self.lines), change, author=author, now=now)
+            return Edit(_apply_whole(self.text(), change, author=author, now=now))
         _change_incidents(incidents, change, author=author, now=now, tz=tz, locales=locales)
         out = io.StringIO()
         yaml.dump(incidents, out)
         written = _reindent(out.getvalue().splitlines(keepends=True), -shift)
+        if not wanted:
+            return self._append(written)
         return self._splice(wanted, written)
 
-    def _splice(self, wanted: list[int], written: list[str]) -> str:
-        lines = list(self.lines)
-        if not wanted:  # a new incident: after the last one
-            at = self.items[-1][1] if self.items else self.section[0]
-            while at > self.section[0] and not lines[at - 1].strip():
-                at -= 1  # before the blank lines that close the section
-            return "".join(lines[:at] + written + lines[at:])
-        # One block per incident changed, in the order they came: put each back in place
-        # (from the last, so the earlier lines keep their numbers).
-        per_item = _split_items(written, self.indent)
-        for k, block in reversed(list(zip(wanted, per_item, strict=True))):
-            start = self.items[k][0]
-            lines[start : start + len(self._body(k))] = block
-        return "".join(lines)
+    def _append(self, written: list[str]) -> Edit:
+        """A new incident, after the last one (before the blank lines closing the section)."""
+        at = self.items[-1][1] if self.items else self.section[0]
+        while at > self.section[0] and not self.lines[at - 1].strip():
+            at -= 1
+        lines = self.lines[:at] + written + self.lines[at:]
+        items = list(self.items)
+        # The last item no longer ends with the section's blank lines: it is touched too.
+        touched = [len(items) - 1] if items else []
+        replaced = self._segment(items[-1]) if items else ""
+        if items:
+            items[-1] = (items[-1][0], at)
+        items.append((at, self.section[1] + len(written)))
+        touched.append(len(items) - 1)
+        layout = self._edited(lines, items, {len(items) - 1: written})
+        return Edit(layout.text(), layout, tuple(touched), replaced)
+
+    def _splice(self, wanted: list[int], written: list[str]) -> Edit:
+        """One block per incident changed, in the order they came: each put back in place."""
+        blocks = dict(zip(wanted, _split_items(written, self.indent), strict=True))
+        lines: list[str] = []
+        items: list[tuple[int, int]] = []
+        copied = 0  # lines of the old text copied so far
+        shift = 0  # how far the items from here on moved
+        for k, (start, end) in enumerate(self.items):
+            block = blocks.get(k)
+            if block is None:
+                items.append((start + shift, end + shift))
+                continue
+            body = len(self._body(k))
+            lines += self.lines[copied:start]
+            lines += block
+            copied = start + body
+            items.append((start + shift, end + shift + len(block) - body))
+            shift += len(block) - body
+        lines += self.lines[copied:]
+        replaced = "".join(self._segment(self.items[k]) for k in wanted)
+        layout = self._edited(lines, items, blocks)
+        return Edit(layout.text(), layout, tuple(wanted), replaced)
+
+    def _edited(
+        self, lines: list[str], items: list[tuple[int, int]], blocks: dict[int, list[str]]
+    ) -> _Layout:
+        """The layout of the text edited: these `lines`, `items`, and the ids of `blocks`."""
+        ids = list(self.ids)
+        ids.extend([None] * (len(items) - len(ids)))
+        for k, block in blocks.items():
+            ids[k] = self._id_of(block, self.indent)
+        section = (self.section[0], self.section[1] + len(lines) - len(self.lines))
+        return _Layout(lines, section, items, ids, self.indent, self.organization)
+
+    def _segment(self, item: tuple[int, int]) -> str:
+        return "".join(self.lines[item[0] : item[1]])
 
     def _body(self, k: int) -> list[str]:
         a, b = self.items[k]

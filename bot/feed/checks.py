@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from bot.feed.models import INCIDENT_STATUSES, MAINTENANCE_STATUSES
@@ -21,24 +22,89 @@ Path = tuple[PathItem, ...]
 MAX_WINDOW = dt.timedelta(days=31)  # a longer "maintenance" is an outage by another name
 
 
-def check_document(doc: YamlDocument, voices: Collection[str] = ()) -> list[Problem]:
-    """Rules across the document. `voices`: the channels with built-in wording, which a
-    locale Unavoz has no words for must give templates for."""
+@dataclass(frozen=True, slots=True)
+class IncidentRules:
+    """What the rules on one incident need from the rest of the document, as written there.
+
+    A change that edits only incidents leaves all of this as it was, so checking the
+    incidents it touched against these (and their ids against the others') is checking
+    the whole document.
+    """
+
+    service_ids: frozenset[str]
+    area_ids: frozenset[str]
+    # The organization's locales, when they can be checked against (a list of texts).
+    locales: frozenset[str] | None
+    # Each incident's id as written (None when it is not a text), in the document's order.
+    incident_ids: tuple[str | None, ...]
+
+
+def check_document(
+    doc: YamlDocument, voices: Collection[str] = ()
+) -> tuple[list[Problem], IncidentRules | None]:
+    """Rules across the document, and what they need to check an incident again later.
+    `voices`: the channels with built-in wording, which a locale Unavoz has no words for
+    must give templates for."""
     data = doc.data
     if not isinstance(data, dict):
-        return []  # the structural validation already says the document must be a mapping
+        return [], None  # the structural validation says the document must be a mapping
     problems: list[Problem] = []
     ids = {
         section: _check_unique_ids(doc, section, problems)
         for section in ("services", "areas", "incidents", "staff_groups")
     }
+    rules = IncidentRules(
+        service_ids=frozenset(ids["services"]),
+        area_ids=frozenset(ids["areas"]),
+        locales=_declared_locales(data),
+        incident_ids=incident_ids(data.get("incidents")),
+    )
     _check_areas(doc, ids["areas"], problems)
     _check_postcodes(doc, problems)
-    _check_incidents(doc, ids["services"], ids["areas"], problems)
+    for index, incident in _items(data, "incidents"):
+        check_incident(doc, ("incidents", index), incident, rules, problems)
     _check_staff_groups(doc, ids["services"], ids["areas"], problems)
     _check_escalations(doc, ids["staff_groups"], problems)
     _check_locales(doc, voices, problems)
-    return problems
+    return problems, rules
+
+
+def incident_ids(incidents: Any) -> tuple[str | None, ...]:
+    """The id of each item of an `incidents:` section as written (None: not a text)."""
+    if not isinstance(incidents, list):
+        return ()
+    return tuple(
+        item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
+        for item in incidents
+    )
+
+
+def repeated_ids(ids: Collection[str | None]) -> bool:
+    """Whether two items share an id (the rule `_check_unique_ids` reports)."""
+    named = [i for i in ids if i is not None]
+    return len(set(named)) != len(named)
+
+
+def check_incident(
+    doc: YamlDocument,
+    here: Path,
+    incident: dict[str, Any],
+    rules: IncidentRules,
+    problems: list[Problem],
+) -> None:
+    """Every rule on one incident item (at `here` in `doc`) but the uniqueness of its id."""
+    _check_refs(
+        doc, (*here, "services"), incident.get("services"), rules.service_ids, "service", problems
+    )
+    _check_refs(doc, (*here, "areas"), incident.get("areas"), rules.area_ids, "area", problems)
+    kind = incident.get("kind", "incident")
+    status = incident.get("status")
+    _check_status(doc, here, kind, status, incident, problems)
+    _check_times(doc, here, status, incident, problems)
+    if rules.locales is not None:
+        for pattern in _INCIDENT_TEXTS:
+            for path, text in _expand(incident, pattern, here):
+                _check_text_locales(doc, path, text, rules.locales, problems)
 
 
 DEFAULT_POSTCODE_PATTERN = r"\d{5}"
@@ -101,7 +167,7 @@ def _check_refs(
     doc: YamlDocument,
     path: Path,
     values: Any,
-    known: set[str],
+    known: Collection[str],
     what: str,
     problems: list[Problem],
 ) -> None:
@@ -144,21 +210,6 @@ def _time(value: Any) -> dt.datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None
-
-
-def _check_incidents(
-    doc: YamlDocument, service_ids: set[str], area_ids: set[str], problems: list[Problem]
-) -> None:
-    for index, incident in _items(doc.data, "incidents"):
-        here: Path = ("incidents", index)
-        _check_refs(
-            doc, (*here, "services"), incident.get("services"), service_ids, "service", problems
-        )
-        _check_refs(doc, (*here, "areas"), incident.get("areas"), area_ids, "area", problems)
-        kind = incident.get("kind", "incident")
-        status = incident.get("status")
-        _check_status(doc, here, kind, status, incident, problems)
-        _check_times(doc, here, status, incident, problems)
 
 
 def _check_staff_groups(
@@ -273,7 +324,8 @@ def _check_times(
             previous = at or previous
 
 
-# Every text a customer or employee reads, by where it sits in the document. `*` is each item.
+# Every text a customer or employee reads, by where it sits in the document (`*` is each
+# item); those of an incident by where they sit in it (checked with the incident).
 _LOCALIZED: tuple[Path, ...] = (
     ("organization", "name"),
     ("organization", "apology"),
@@ -281,13 +333,15 @@ _LOCALIZED: tuple[Path, ...] = (
     ("services", "*", "name"),
     ("services", "*", "contact", "hours"),
     ("areas", "*", "name"),
-    ("incidents", "*", "title"),
-    ("incidents", "*", "summary"),
-    ("incidents", "*", "workaround"),
-    ("incidents", "*", "apology"),
-    ("incidents", "*", "staff_instructions"),
-    ("incidents", "*", "resolution"),
-    ("incidents", "*", "updates", "*", "message"),
+)
+_INCIDENT_TEXTS: tuple[Path, ...] = (
+    ("title",),
+    ("summary",),
+    ("workaround",),
+    ("apology",),
+    ("staff_instructions",),
+    ("resolution",),
+    ("updates", "*", "message"),
 )
 
 
@@ -304,37 +358,51 @@ def _expand(data: Any, pattern: Path, prefix: Path = ()) -> Iterator[tuple[Path,
         yield from _expand(data[head], rest, (*prefix, head))
 
 
-def _check_locales(doc: YamlDocument, voices: Collection[str], problems: list[Problem]) -> None:
-    organization = doc.data.get("organization")
+def _declared_locales(data: dict[str, Any]) -> frozenset[str] | None:
+    organization = data.get("organization")
     if not isinstance(organization, dict):
-        return
+        return None
     locales = organization.get("locales")
     if not isinstance(locales, list) or not all(isinstance(x, str) for x in locales):
+        return None
+    return frozenset(locales)
+
+
+def _check_locales(doc: YamlDocument, voices: Collection[str], problems: list[Problem]) -> None:
+    """The organization's texts in its locales (an incident's are checked with it)."""
+    declared = _declared_locales(doc.data)
+    if declared is None:
         return
-    default = organization.get("default_locale")
-    if isinstance(default, str) and default not in locales:
+    default = doc.data["organization"].get("default_locale")
+    if isinstance(default, str) and default not in declared:
         problems.append(
             doc.problem(
                 ("organization", "default_locale"),
                 f"default_locale {default!r} is not in organization.locales",
             )
         )
-    declared = set(locales)
     for pattern in _LOCALIZED:
         for path, text in _expand(doc.data, pattern):
-            if not isinstance(text, dict):
-                continue
-            for missing in sorted(declared - set(text)):
-                problems.append(doc.problem(path, f"{_dotted(path)} has no {missing!r} text"))
-            for extra in sorted(set(text) - declared):
-                problems.append(
-                    doc.problem(
-                        (*path, extra),
-                        f"locale {extra!r} is not declared in organization.locales",
-                        key=True,
-                    )
-                )
-    _check_builtin_wording(doc, declared, voices, problems)
+            _check_text_locales(doc, path, text, declared, problems)
+    _check_builtin_wording(doc, set(declared), voices, problems)
+
+
+def _check_text_locales(
+    doc: YamlDocument, path: Path, text: Any, declared: frozenset[str], problems: list[Problem]
+) -> None:
+    """A text in every declared locale, and in no other."""
+    if not isinstance(text, dict):
+        return
+    for missing in sorted(declared - set(text)):
+        problems.append(doc.problem(path, f"{_dotted(path)} has no {missing!r} text"))
+    for extra in sorted(set(text) - declared):
+        problems.append(
+            doc.problem(
+                (*path, extra),
+                f"locale {extra!r} is not declared in organization.locales",
+                key=True,
+            )
+        )
 
 
 def _check_builtin_wording(

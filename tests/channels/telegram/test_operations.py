@@ -156,7 +156,8 @@ async def test_a_passed_eta_asks_operations_for_a_new_one_with_a_button_for_oper
         lambda: any("by telegram:777 (Marta)" in t for t in unavoz.texts(OPERATIONS))
     )
     incident = unavoz.app.service.state.feed.incident("permits-down")
-    assert incident is not None and incident.eta == unavoz.clock() + dt.timedelta(hours=2)
+    # "+2h" at 18:01 is 20:01, rounded up to five minutes.
+    assert incident is not None and incident.eta == unavoz.clock() + dt.timedelta(minutes=124)
 
 
 async def test_each_fallen_promise_is_asked_about_once_across_a_restart(

@@ -9,6 +9,7 @@ from bot.delivery.adapter import ChannelAdapter, Target
 from bot.delivery.model import NewDelivery
 from bot.feed.models import Feed, Incident
 from bot.state import FeedState
+from bot.statement import Statement
 
 
 class Planner:
@@ -63,20 +64,21 @@ class Planner:
                 for target in _once_each(adapter.targets(previous, before))
             }
         fingerprint = current.statement(incident.id).facts_fingerprint()
-        # A promise that fell due (a time edge) changes the facts but maybe not the words
+        # A promise that fell due (a time edge) changes what is owed but maybe not the words
         # rendered now: at this moment the earlier revision, too, says the time has passed.
-        # What was sent said otherwise, so changed facts are told even in the same words.
-        facts_changed = (
-            previous is None
-            or before is None
-            or previous.statement(before.id).facts_fingerprint() != fingerprint
+        # What was sent said otherwise, so a promise newly told is told even in the same words.
+        promise_told = (
+            previous is not None
+            and before is not None
+            and _promises(previous.statement(before.id))
+            != _promises(current.statement(incident.id))
         )
         out = []
         for target in _once_each(adapter.targets(current, incident)):
             if not incident.is_open and target.id not in told_before:
                 continue  # a new target is not told about incidents already over
             payload = adapter.payload(current, incident, target, now)
-            if told_before.get(target.id) == payload and not facts_changed:
+            if told_before.get(target.id) == payload and not promise_told:
                 continue
             out.append(
                 NewDelivery(
@@ -91,6 +93,11 @@ class Planner:
                 )
             )
         return out
+
+
+def _promises(statement: Statement) -> tuple[bool, bool, int]:
+    """The promises the scheduler has told as fallen due (see `bot.edges`)."""
+    return (statement.eta_passed, statement.next_update_overdue, statement.reminders)
 
 
 def _same_frame(before: Feed, after: Feed) -> bool:

@@ -409,14 +409,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def quiet_libraries(level: str) -> None:
-    """Keep the libraries' per-request and per-run lines out of the log unless debugging.
-
-    At INFO, APScheduler logs every run of every job (the timekeeper's runs twice a
-    second) and httpx every Telegram request: our own lines say what happened.
-    """
+    """Keep APScheduler's per-run lines out of the log unless debugging: at INFO it logs
+    every run of every job (the timekeeper's twice a second); our own lines say what
+    happened."""
     if level.upper() != "DEBUG":
-        for name in ("apscheduler", "httpx", "httpcore"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 # ---------------------------------------------------------------- parser

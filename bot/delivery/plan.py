@@ -9,7 +9,6 @@ from bot.delivery.adapter import ChannelAdapter, Target
 from bot.delivery.model import NewDelivery
 from bot.feed.models import Feed, Incident
 from bot.state import FeedState
-from bot.statement import Statement
 
 
 class Planner:
@@ -41,9 +40,13 @@ class Planner:
                 continue
             if same_frame and (before is incident or before == incident):
                 continue
+            fingerprint = current.statement(incident.id).facts_fingerprint()
+            told = _newly_told(previous, before, current, incident)
             for adapter in self.adapters:
                 planned.extend(
-                    self._for_incident(adapter, previous, before, current, incident, now)
+                    self._for_incident(
+                        adapter, previous, before, current, incident, now, fingerprint, told
+                    )
                 )
                 planned.extend(adapter.follow_ups(before, current, incident, now))
         return planned
@@ -56,23 +59,17 @@ class Planner:
         current: FeedState,
         incident: Incident,
         now: dt.datetime,
+        fingerprint: str,
+        promise_told: bool,
     ) -> list[NewDelivery]:
+        """`promise_told`: a promise fell due in this revision, which is told even in the
+        same words (see `_newly_told`)."""
         told_before = {}
         if previous is not None and before is not None:
             told_before = {
                 target.id: adapter.payload(previous, before, target, now)
                 for target in _once_each(adapter.targets(previous, before))
             }
-        fingerprint = current.statement(incident.id).facts_fingerprint()
-        # A promise that fell due (a time edge) changes what is owed but maybe not the words
-        # rendered now: at this moment the earlier revision, too, says the time has passed.
-        # What was sent said otherwise, so a promise newly told is told even in the same words.
-        promise_told = (
-            previous is not None
-            and before is not None
-            and _promises(previous.statement(before.id))
-            != _promises(current.statement(incident.id))
-        )
         out = []
         for target in _once_each(adapter.targets(current, incident)):
             if not incident.is_open and target.id not in told_before:
@@ -95,9 +92,22 @@ class Planner:
         return out
 
 
-def _promises(statement: Statement) -> tuple[bool, bool, int]:
-    """The promises the scheduler has told as fallen due (see `bot.edges`)."""
-    return (statement.eta_passed, statement.next_update_overdue, statement.reminders)
+def _newly_told(
+    previous: FeedState | None, before: Incident | None, current: FeedState, incident: Incident
+) -> bool:
+    """Whether the scheduler told a promise of `incident` as fallen due in `current` (ETA
+    passed, update overdue, a maintenance reminder; see `bot.edges`). It changes what is
+    owed but maybe not the words rendered now: at this moment the earlier revision, too,
+    says the time has passed, while what was sent said otherwise. A promise withdrawn (a
+    new ETA after one passed) is not: its words change, or were told already."""
+    if previous is None or before is None:
+        return False
+    old, new = previous.statement(before.id), current.statement(incident.id)
+    return (
+        (new.eta_passed and not old.eta_passed)
+        or (new.next_update_overdue and not old.next_update_overdue)
+        or new.reminders > old.reminders
+    )
 
 
 def _same_frame(before: Feed, after: Feed) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from bot.delivery.adapter import ChannelAdapter, Target
 from bot.delivery.plan import Planner
-from bot.feed.changes import EdgeToTell, TellEdges, apply_change
+from bot.feed.changes import EdgeToTell, TellEdges, UpdateIncident, apply_change
 from bot.feed.loader import LoadedFeed, parse_feed
 from bot.feed.models import Edge, Incident
 from bot.state import FeedState
@@ -79,3 +79,34 @@ def test_a_promise_that_fell_due_is_told_though_the_words_now_match(small_text: 
     assert said_before == Counting().payload(after, permits, Target("t1"), later)
     planned = Planner([Counting()], lambda: later).plan(before, after)
     assert [d.incident_id for d in planned] == ["permits-down"]
+
+
+class TitleOnly(Counting):
+    """A channel whose words leave out every time (as X's shortest post leaves out the next
+    update): only a promise newly told makes it speak."""
+
+    def payload(
+        self, state: FeedState, incident: Incident, target: Target, now: dt.datetime
+    ) -> str:
+        return state.statement(incident.id).title
+
+
+def test_only_a_promise_newly_told_is_told_in_the_same_words(small_text: str) -> None:
+    due = dt.datetime(2026, 11, 24, 14, 30, tzinfo=MADRID)
+    later = due + dt.timedelta(minutes=1)
+    edge = EdgeToTell(incident="permits-down", edge=Edge.NEXT_UPDATE_OVERDUE, at=due)
+    overdue = apply_change(
+        small_text, TellEdges(id="permits-down", edges=[edge]), author="scheduler", now=later
+    )
+    renewed = apply_change(
+        overdue,
+        UpdateIncident(id="permits-down", next_update_by=due + dt.timedelta(hours=2)),
+        author="ana",
+        now=later,
+    )
+    first, second, third = (
+        state(parse_feed(text), n) for n, text in enumerate((small_text, overdue, renewed), 1)
+    )
+    planner = Planner([TitleOnly()], lambda: later)
+    assert [d.incident_id for d in planner.plan(first, second)] == ["permits-down"]
+    assert planner.plan(second, third) == []  # the promise renewed: same words, nothing new

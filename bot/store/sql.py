@@ -141,6 +141,7 @@ def outcome_rows(
 # `queue_notifications` in chunks: the first of the size asked, each next one twice the
 # last, up to this many times the first.
 LARGEST_CHUNK_TIMES = 16
+FORGET_RANGE = 50_000  # ids of the outbox a /forget looks through per transaction
 
 
 class SqlStore(XSql, TelegramSql, HandoffSql):
@@ -772,18 +773,24 @@ class SqlStore(XSql, TelegramSql, HandoffSql):
                 "DELETE FROM send_log WHERE channel = ? AND target = ? RETURNING 1",
             ):
                 deleted += len(await tx.fetch(statement, channel, address))
-            await self._promote(tx, [(channel, address)])
-        async with self._transaction() as tx:
-            # The history of finished deliveries, which no index finds by target: a pass
-            # over the outbox, apart, so the queues are not held meanwhile (a finished
-            # delivery changes no more).
-            rows = await tx.fetch(
-                "DELETE FROM deliveries WHERE channel = ? AND target = ?"
-                " AND state IN ('sent', 'failed', 'superseded') RETURNING 1",
-                channel,
-                address,
-            )
+        # The history of finished deliveries, which no index finds by target: a pass over
+        # the outbox by ranges of ids, each its own transaction, so the queues are held
+        # only briefly at a time however long the history (a finished delivery changes no
+        # more, and later ones are no history of this chat).
+        async with self._transaction(brief=True) as tx:
+            newest = int((await tx.fetch("SELECT COALESCE(MAX(id), 0) FROM deliveries"))[0][0])
+        for start in range(0, newest, FORGET_RANGE):
+            async with self._transaction() as tx:
+                rows = await tx.fetch(
+                    "DELETE FROM deliveries WHERE id > ? AND id <= ? AND channel = ?"
+                    " AND target = ? AND state IN ('sent', 'failed', 'superseded') RETURNING 1",
+                    start,
+                    start + FORGET_RANGE,
+                    channel,
+                    address,
+                )
             deleted += len(rows)
+            await asyncio.sleep(0)  # the queues' turn between ranges
         return deleted
 
     async def chosen_language(self, channel: str, address: str) -> str | None:

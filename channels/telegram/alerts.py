@@ -192,16 +192,8 @@ def reply_delivery(
         "locale": locale,
         "buttons": [list(row) for row in buttons],
     }
-    return NewDelivery(
-        revision=state.revision.number,
-        incident_id=f"reply:{reply_to}",
-        channel=CHANNEL,
-        target=chat_id,
-        status="reply",
-        fingerprint="reply",
-        payload=json.dumps(body, ensure_ascii=False, sort_keys=True),
-        target_limit=chat_limit(chat_id),
-    )
+    where = Target(chat_id, locale, chat_limit(chat_id))
+    return notice_delivery(state.revision.number, f"reply:{reply_to}", where, body, "reply")
 
 
 def notice_delivery(
@@ -211,7 +203,7 @@ def notice_delivery(
     body: dict[str, Any],
     status: str = "notice",
 ) -> NewDelivery:
-    """A message to a staff chat that is no incident's alert (a warning, a prompt): sent once
+    """A message to a staff chat that is no incident's alert (a reply, a warning, a prompt): once
     under `key`, which says what it is about."""
     return NewDelivery(
         revision=revision,
@@ -393,7 +385,9 @@ def escalation_step(
             "incident": incident.id,
             "revision": pending.revision,
         }
-        repeat = _delivery(pending, incident, target, f"{incident.id}#repeat", body)
+        repeat = notice_delivery(
+            pending.revision, f"{incident.id}#repeat", target, body, incident.status.value
+        )
         next_stage = REPEATED if group.escalate_to else OVER
         return next_stage, now.timestamp() + after, [repeat]
     to = next((g for g in feed.staff_groups if g.id == group.escalate_to), None)
@@ -414,27 +408,10 @@ def escalation_step(
         }
         where = Target(str(chat_id), locale, chat_limit(chat_id))
         escalated = f"{incident.id}#escalated:{pending.target}"
-        deliveries.append(_delivery(pending, incident, where, escalated, body))
+        deliveries.append(
+            notice_delivery(pending.revision, escalated, where, body, incident.status.value)
+        )
     return ESCALATED, pending.due_at, deliveries
-
-
-def _delivery(
-    pending: PendingEscalation,
-    incident: Incident,
-    target: Target,
-    key_incident: str,
-    body: dict[str, Any],
-) -> NewDelivery:
-    return NewDelivery(
-        revision=pending.revision,
-        incident_id=key_incident,
-        channel=CHANNEL,
-        target=target.id,
-        status=incident.status.value,
-        fingerprint=body["kind"],
-        payload=json.dumps(body, ensure_ascii=False, sort_keys=True),
-        target_limit=target.limit,
-    )
 
 
 async def escalate_due(

@@ -738,6 +738,30 @@ async def test_forgetting_an_address_deletes_what_is_held_about_it(store: Store)
     assert await store.forget("tg", "chat-1") == 0
 
 
+async def test_forgetting_goes_through_the_whole_history_range_by_range(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.delivery.model import DeliveryState, Outcome
+    from bot.store import sql
+
+    monkeypatch.setattr(sql, "FORGET_RANGE", 1)  # one delivery a transaction
+    record, _ = await store.record_revision("r: 1\n", author="a", source="cli")
+    for address in ("chat-1", "chat-2"):
+        await store.subscribe("tg", address, places=[CENTRO], locale="es")
+    for incident in ("i1", "i2", "i3"):
+        make = telling(record, incident)
+        await store.queue_notifications(
+            "tg", incident, revision=record.number, make=make, places=[CENTRO]
+        )
+        told = await store.claim_deliveries("tg", instance="x", limit=10, lease=30)
+        await store.finish_deliveries(
+            [Outcome(d, DeliveryState.SENT, sent_at=1.0) for d in told], instance="x"
+        )
+    assert await store.delivery_counts() == {"sent": 6}
+    await store.forget("tg", "chat-1")
+    assert await store.delivery_counts() == {"sent": 3}  # chat-2's, every one of chat-1's gone
+
+
 @pytest.mark.parametrize("status", ["identified", "unrecorded"])
 async def test_a_delivery_being_sent_when_its_address_is_forgotten_is_gone(
     store: Store, status: str

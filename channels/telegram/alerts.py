@@ -24,14 +24,13 @@ from bot.render.when import say_when
 from bot.state import FeedState
 from bot.store import AlertMessage, ChatMove, PendingEscalation, TelegramStore
 from bot.store.telegram_sql import ESCALATED, OVER, REPEATED
-from channels.telegram.limits import CHAT_LIMIT, GROUP_LIMIT
+from channels.telegram.limits import CHAT_LIMIT, GROUP_LIMIT, MAX_CALLBACK_DATA
 from channels.telegram.words import word
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "staff"
 ACK_DATA = "ack"  # the button's callback data: the message itself says which alert
-MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
 
 
 # Who -------------------------------------------------------------------------------------
@@ -293,7 +292,7 @@ def edge_prompts(
         words, button, code = ASKED[update.edge]
         for group, where in operations_targets(feed):
             locale = where.locale or feed.organization.default_locale
-            title = incident.title.get(locale) or next(iter(incident.title.values()))
+            title = state.statement(incident.id, locale).title
             time = say_when(update.about, now, locale, feed.organization.tz)
             body = {
                 "kind": "prompt",

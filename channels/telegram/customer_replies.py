@@ -26,8 +26,8 @@ from bot.store import Place as StorePlace
 from bot.store import PlaceKind
 from bot.words import status_label
 from channels.telegram.customer_words import word
+from channels.telegram.limits import MAX_CALLBACK_DATA
 
-MAX_CALLBACK_DATA = 64  # bytes
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
 
 Row = tuple[tuple[str, str], ...]  # (label, callback data)

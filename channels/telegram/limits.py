@@ -11,3 +11,4 @@ CHAT_LIMIT = Limit(1, 1.0)
 # One bot serving staff groups and customers (the same token): Telegram's 30 a second shared.
 STAFF_SHARE = Limit(10, 1.0)
 CUSTOMER_SHARE = Limit(20, 1.0)
+MAX_CALLBACK_DATA = 64  # bytes of a button's callback data

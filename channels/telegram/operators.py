@@ -45,7 +45,6 @@ from bot.statement import build_statement
 from bot.store import TelegramStore
 from bot.words import status_label, words
 from channels.telegram import alerts
-from channels.telegram.words import word
 
 if TYPE_CHECKING:
     from channels.telegram.handlers import StaffBot
@@ -53,7 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COMMANDS = ("open", "update", "resolve", "cancel")
-PREFIX = "op:"  # callback data of the conversation's buttons
+PREFIX = alerts.ASK_PREFIX  # callback data of the conversation's buttons
 PREVIEW_EACH = 700  # characters of each channel's words shown in a preview
 STATUSES = (Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING)
 
@@ -283,7 +282,7 @@ class Operators:
             if isinstance(event, ButtonPressed):
                 await self._answer_button(event)
             await self._reply(
-                event, word(locale, "draft_expired") if draft else say(locale, "help"), locale
+                event, say(locale, "draft_expired") if draft else say(locale, "help"), locale
             )
             return
         if isinstance(event, ButtonPressed):
@@ -305,7 +304,7 @@ class Operators:
         """Start /update of `incident` where a prompt asked: at the ETA when it passed, at
         the whole update when one is overdue."""
         if incident is None or not incident.is_open:
-            await self._reply(event, word(locale, "not_open"), locale)
+            await self._reply(event, say(locale, "not_open"), locale)
             return
         draft = Draft("update", locale, list(ASKED_STEPS[code]), incidents=[incident.id])
         draft.values["id"] = incident.id

@@ -27,6 +27,7 @@ from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError, Ti
 from bot.inbound import ButtonPressed, Dispatch, Inbound, Person, TextMessage
 from bot.store import TelegramStore
 from channels.telegram.bot_api import TelegramBot
+from channels.telegram.limits import MAX_CALLBACK_DATA
 
 log = logging.getLogger(__name__)
 # One bot token serving two channels (staff and customers): the channel an event is for
@@ -35,7 +36,6 @@ Route = Callable[[Inbound], Awaitable[str]]
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_TEXT = 4096  # Telegram's own limit: longer text is forged
-MAX_CALLBACK_DATA = 64  # bytes
 MAX_BODY = 1 << 20  # an update is a few kB; a webhook body past this is refused
 POLL_PAUSES = (1.0, 2.0, 5.0, 15.0)  # seconds after a failed getUpdates
 

@@ -116,7 +116,7 @@ class EdgePlan:
             for edge in self._edges_of.pop(incident_id, ()):
                 at = bisect.bisect_left(self.edges, _order(edge), key=_order)
                 if at == len(self.edges) or self.edges[at] != edge:
-                    return self.rebuild(feed)  # `edges` was replaced (a test's stale plan)
+                    return self.rebuild(feed)  # the list and its index disagree: plan anew
                 del self.edges[at]
         for incident in changed:
             found = self._edges_of[incident.id] = edges_of(incident, reminders)

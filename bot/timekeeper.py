@@ -28,7 +28,6 @@ class Timekeeper:
     def __init__(self, service: FeedService) -> None:
         self.service = service
         self._plan = EdgePlan()  # the pending edges, kept from revision to revision
-        self._planned = False  # until a revision is planned
         self._waiting_on_file: str | None = None  # the problem already logged
         service.subscribe(self._replan)
 
@@ -37,19 +36,14 @@ class Timekeeper:
 
     async def _replan(self, state: FeedState) -> None:
         self._plan.update(state.feed)
-        self._planned = True
 
     def upcoming(self) -> list[DueEdge]:
         """Every edge still to tell, soonest first."""
         return list(self._pending())
 
     def _pending(self) -> list[DueEdge]:
-        if not self._planned:
-            if not self.service.has_state:
-                return []
-            self._plan.update(self.service.state.feed)
-            self._planned = True
-        return self._plan.edges
+        # (The plan answers at once for the feed it planned last.)
+        return self._plan.update(self.service.state.feed) if self.service.has_state else []
 
     async def tell_due(self) -> list[DueEdge]:
         """Tell every edge whose instant has come, in one revision; what was told."""

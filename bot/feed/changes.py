@@ -172,13 +172,11 @@ def parse_when(text: str, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
 
 
-def _round_up(moment: dt.datetime, minutes: int = 5) -> dt.datetime:
-    """A relative time told as people say it: "+1h" at 12:01 is 13:05, not 13:01 (up, never
-    down: a promise a few minutes later than asked, never earlier)."""
-    step = dt.timedelta(minutes=minutes)
-    whole = moment.replace(second=0, microsecond=0)
-    whole -= dt.timedelta(minutes=whole.minute % minutes)
-    return whole if whole == moment else whole + step
+def _round_up(moment: dt.datetime) -> dt.datetime:
+    """A relative time told as people say it, `moment` on a whole minute: "+1h" at 12:01 is
+    13:05, not 13:01 (up, never down: a promise a few minutes later than asked, never
+    earlier)."""
+    return moment + dt.timedelta(minutes=-moment.minute % 5)
 
 
 _FAST_LOADER = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)

@@ -255,7 +255,6 @@ class NotifyOnRevision:
             return
         if handled is None:  # never ran here: from the revision before, as ever
             handled = number - 1
-        queued = 0
         steps = list(range(handled + 1, number + 1))
         if len(steps) > CATCH_UP:
             log.warning(
@@ -273,7 +272,7 @@ class NotifyOnRevision:
             state = current if step == number else await self.state_of(step)
             if state is None:
                 continue  # unreadable: its changes are told with the next one's
-            queued += await queue_changes(
+            await queue_changes(
                 self.store,
                 previous,
                 state,
@@ -283,5 +282,3 @@ class NotifyOnRevision:
             )
             await self.store.advance_revision_cursor(CURSOR, step)
             previous = self._last = state
-        if queued:
-            self.wake()
